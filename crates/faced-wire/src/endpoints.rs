@@ -104,8 +104,12 @@ fn json(value: impl Serialize) -> Result<serde_json::Value, ErrorCode> {
     serde_json::to_value(value).map_err(|_| ErrorCode::SystemError)
 }
 
+/// `image` + `image_type`: absent → 222001, present but empty → 222013 ("image empty").
 fn image(p: &Params) -> Result<ImageRef, ErrorCode> {
-    let data = p.required("image")?;
+    let data = p.text("image").ok_or(ErrorCode::ParamIsNull)?;
+    if data.trim().is_empty() {
+        return Err(ErrorCode::ParamImageFormatError);
+    }
     let kind = p.required("image_type")?;
     let kind = ImageType::parse(kind.trim()).ok_or(ErrorCode::ParamImageTypeFormatError)?;
     Ok(ImageRef { data, kind })
