@@ -75,6 +75,18 @@ enum AppCommand {
     },
     /// List apps, one JSON line each (never secrets).
     List,
+    /// Restrict the APIs an app may call (others answer error 6), or allow all again.
+    SetPermissions {
+        /// The app's AppID.
+        #[arg(long)]
+        app: String,
+        /// Comma-separated API names: the path after `/face/v3/`, e.g. `detect,search,faceset/user/add`.
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        apis: Option<String>,
+        /// Allow every API.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -141,6 +153,24 @@ fn app(command: AppCommand, config: &Config) -> anyhow::Result<()> {
             for app in library.list_apps()? {
                 println!("{}", serde_json::to_string(&app)?);
             }
+        }
+        AppCommand::SetPermissions { app, apis, all } => {
+            let apis = if all {
+                None
+            } else {
+                Some(
+                    apis.unwrap_or_default()
+                        .split(',')
+                        .map(|a| a.trim().to_string())
+                        .filter(|a| !a.is_empty())
+                        .collect(),
+                )
+            };
+            library.set_permissions(&app, apis)?;
+            let shown = library
+                .app_by_id(&app)?
+                .ok_or_else(|| anyhow!("no app {app}"))?;
+            println!("{}", serde_json::to_string(&shown)?);
         }
     }
     Ok(())

@@ -322,3 +322,74 @@ fn serve_without_models_explains_and_fails() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("faced models fetch"));
 }
+
+#[test]
+fn permissions_expired_tokens_and_unknown_users() {
+    let data = fresh_data_dir("perm");
+    let app = create_app(&data, "perm");
+    let server = start_server(&data, &[]);
+    let token = token(&server, &app);
+    let data_arg = data.to_str().expect("path");
+    faced(&[
+        "app",
+        "set-permissions",
+        "--app",
+        &app.app_id,
+        "--apis",
+        "detect,faceset/group/add",
+        "--data",
+        data_arg,
+    ]);
+    assert_eq!(
+        code(&call_on(
+            &server,
+            &token,
+            "faceset/group/add",
+            json!({"group_id": "g"})
+        )),
+        0
+    );
+    let refused = call_on(&server, &token, "faceset/group/getlist", json!({}));
+    assert_eq!(
+        refused,
+        json!({"error_code": 6, "error_msg": "no permission to access data"})
+    );
+    faced(&[
+        "app",
+        "set-permissions",
+        "--app",
+        &app.app_id,
+        "--all",
+        "--data",
+        data_arg,
+    ]);
+    assert_eq!(
+        code(&call_on(
+            &server,
+            &token,
+            "faceset/group/getlist",
+            json!({})
+        )),
+        0
+    );
+    // A token past its 30 days answers 111 (written straight into the store, as time travel).
+    let library = faced_library::Library::open(&data).expect("open the same library");
+    let expired = "24.0123456789abcdef0123456789abcdef.2592000.1.282335-expired";
+    library.store_token(&app.app_id, expired, 1).expect("store");
+    let answer = call_on(&server, expired, "faceset/group/getlist", json!({}));
+    assert_eq!(
+        answer,
+        json!({"error_code": 111, "error_msg": "Access token expired"})
+    );
+    // search restricted to a user who is in none of the groups.
+    let answer = call_on(
+        &server,
+        &token,
+        "search",
+        with(
+            image("cases/idphoto_358x441.jpg"),
+            json!({"group_id_list": "g", "user_id": "nobody"}),
+        ),
+    );
+    assert_eq!(code(&answer), 223103, "{answer}");
+}
