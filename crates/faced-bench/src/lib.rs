@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use faced_engine::decode::DecodeLimits;
@@ -254,6 +254,20 @@ impl Stats {
         }
     }
 
+    /// Summarises the wall times of `timings`.
+    pub fn wall(timings: &[Timing]) -> Stats {
+        Stats::of(&timings.iter().map(|t| t.wall).collect::<Vec<_>>())
+    }
+
+    /// Summarises the CPU times of `timings`; `None` when any is missing.
+    pub fn cpu(timings: &[Timing]) -> Option<Stats> {
+        timings
+            .iter()
+            .map(|t| t.cpu)
+            .collect::<Option<Vec<_>>>()
+            .map(|cpu| Stats::of(&cpu))
+    }
+
     /// Operations per second implied by the mean.
     pub fn per_second(&self) -> f64 {
         if self.mean_ms > 0.0 {
@@ -262,6 +276,57 @@ impl Stats {
             0.0
         }
     }
+}
+
+/// CPU time consumed so far by the calling thread (`CLOCK_THREAD_CPUTIME_ID`), where the
+/// platform has it. Unlike wall time it does not grow while other processes hold the CPU, so
+/// it stays meaningful on a busy machine.
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+pub fn thread_cpu_time() -> Option<Duration> {
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec with the C layout of 64-bit Linux, and the
+    // call only writes into it.
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+/// CPU time of the calling thread: not available on this platform.
+#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+pub fn thread_cpu_time() -> Option<Duration> {
+    None
+}
+
+/// Wall-clock and CPU time of one call.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Elapsed real time.
+    pub wall: Duration,
+    /// CPU time of the calling thread, if measurable.
+    pub cpu: Option<Duration>,
+}
+
+/// Runs `f` and times it.
+pub fn timed<R>(f: impl FnOnce() -> R) -> (R, Timing) {
+    let cpu_before = thread_cpu_time();
+    let started = Instant::now();
+    let result = f();
+    let wall = started.elapsed();
+    let cpu = thread_cpu_time()
+        .zip(cpu_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    (result, Timing { wall, cpu })
 }
 
 /// What the reports say about the machine.
@@ -434,6 +499,27 @@ mod tests {
         assert_eq!(s.n, 10);
         assert!((s.median_ms - 5.5).abs() < 1e-9);
         assert!((s.p90_ms - 9.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn cpu_time_counts_work_not_sleep() {
+        let Some(_) = thread_cpu_time() else { return };
+        let (_, sleep) = timed(|| std::thread::sleep(Duration::from_millis(30)));
+        assert!(sleep.wall >= Duration::from_millis(30));
+        assert!(
+            sleep.cpu.is_some_and(|c| c < Duration::from_millis(10)),
+            "{sleep:?}"
+        );
+        let (_, spin) = timed(|| {
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_millis(20) {
+                std::hint::spin_loop();
+            }
+        });
+        assert!(
+            spin.cpu.is_some_and(|c| c > Duration::from_millis(1)),
+            "{spin:?}"
+        );
     }
 
     #[test]

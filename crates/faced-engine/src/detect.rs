@@ -5,10 +5,10 @@
 //! scores ≥ the threshold and merge overlaps with score-sorted IoU non-maximum suppression.
 //!
 //! At 320×240 a face narrower than ~32 px of a 640 px frame is lost. For larger frames a second
-//! pass runs the same network, cut before its built-in box decoding, on the frame letterboxed
-//! into 640×640 with priors generated for that size; only its small boxes (< 48 px of network
-//! input, at a stricter threshold) are kept, since at large scales it fires on hair and skin.
-//! The two passes are merged by NMS (measured: recall 0.97 at 16 px instead of 0.04).
+//! pass runs the same network, cut before its built-in box decoding, on 640×640 tiles of the
+//! frame (scaled to at most 1280 px) with priors generated for that size; only its small boxes
+//! (< 48 px of network input, at a stricter threshold) are kept, since at large scales it fires
+//! on hair and skin. The two passes are merged by NMS (`examples/smallest_face.rs` measures it).
 
 use std::path::Path;
 
@@ -24,6 +24,10 @@ const INPUT_H: u32 = 240;
 const SMALL_SIDE: u32 = 640;
 /// Frames whose longer side is at least this get the small-face pass.
 const SMALL_PASS_MIN_SIDE: u32 = 400;
+/// The small-face pass works on the frame scaled to at most this longer side, in tiles.
+const SMALL_PASS_MAX_SIDE: u32 = 1280;
+/// Overlap of neighbouring tiles, more than the largest box kept, so no face is cut in all.
+const SMALL_TILE_OVERLAP: u32 = 64;
 /// Boxes of the small-face pass larger than this (network pixels) are dropped.
 const SMALL_MAX_BOX: f32 = 48.0;
 /// The network's raw class logits and box regressions, before its decoding.
@@ -154,15 +158,45 @@ impl Detector {
         Ok(non_maximum_suppression(found, self.config.nms_iou))
     }
 
-    /// The second pass: the frame letterboxed into 640×640, raw outputs decoded here.
+    /// The second pass: the frame fitted into one 640×640 tile and, when larger, also scaled
+    /// to at most 1280 px and cut into overlapping tiles (padded with black).
     fn small_faces(&self, image: &RgbImage) -> Result<Vec<Detection>, EngineError> {
         let (w, h) = image.dimensions();
-        let scale = SMALL_SIDE as f32 / w.max(h) as f32;
-        // Image → network: scale only; the rest of the square is black padding.
-        let to_net = Affine {
-            m: [scale, 0.0, 0.0, 0.0, scale, 0.0],
+        let long = w.max(h) as f32;
+        // The whole frame in one tile, and (for large frames) tiles at up to 1280 px: together
+        // with the first pass they leave no gap between the sizes each one finds.
+        let mut scales = vec![(SMALL_SIDE as f32 / long).min(1.0)];
+        let fine = (SMALL_PASS_MAX_SIDE as f32 / long).min(1.0);
+        if long * fine > SMALL_SIDE as f32 {
+            scales.push(fine);
+        }
+        let mut found = Vec::new();
+        for scale in scales {
+            let (sw, sh) = (
+                (w as f32 * scale).ceil() as u32,
+                (h as f32 * scale).ceil() as u32,
+            );
+            for ty in tile_origins(sh) {
+                for tx in tile_origins(sw) {
+                    found.extend(self.small_faces_in_tile(image, scale, tx as f32, ty as f32)?);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn small_faces_in_tile(
+        &self,
+        image: &RgbImage,
+        scale: f32,
+        tx: f32,
+        ty: f32,
+    ) -> Result<Vec<Detection>, EngineError> {
+        let (w, h) = image.dimensions();
+        let to_tile = Affine {
+            m: [scale, 0.0, -tx, 0.0, scale, -ty],
         };
-        let rgb = sample_rgb(image, &to_net, SMALL_SIDE, SMALL_SIDE, Border::Zero);
+        let rgb = sample_rgb(image, &to_tile, SMALL_SIDE, SMALL_SIDE, Border::Zero);
         let data = to_planar(&rgb, SMALL_SIDE, SMALL_SIDE, true, |v| (v - 127.0) / 128.0);
         let side = SMALL_SIDE as usize;
         let outputs = self.small.run(Tensor4 {
@@ -200,12 +234,13 @@ impl Detector {
             if bw * net >= SMALL_MAX_BOX || bh * net >= SMALL_MAX_BOX {
                 continue;
             }
-            let to_image = |v: f32| v * net / scale;
+            let to_x = |v: f32| (v * net + tx) / scale;
+            let to_y = |v: f32| (v * net + ty) / scale;
             let bbox = BBox {
-                x1: to_image(cx - bw / 2.0),
-                y1: to_image(cy - bh / 2.0),
-                x2: to_image(cx + bw / 2.0),
-                y2: to_image(cy + bh / 2.0),
+                x1: to_x(cx - bw / 2.0),
+                y1: to_y(cy - bh / 2.0),
+                x2: to_x(cx + bw / 2.0),
+                y2: to_y(cy + bh / 2.0),
             }
             .clamp(w, h);
             if bbox.width() >= 1.0 && bbox.height() >= 1.0 {
@@ -214,6 +249,18 @@ impl Detector {
         }
         Ok(found)
     }
+}
+
+/// Origins of 640-px tiles covering `length` pixels with at least `SMALL_TILE_OVERLAP` overlap,
+/// spread evenly.
+fn tile_origins(length: u32) -> Vec<u32> {
+    if length <= SMALL_SIDE {
+        return vec![0];
+    }
+    let step = SMALL_SIDE - SMALL_TILE_OVERLAP;
+    let tiles = (length - SMALL_TILE_OVERLAP).div_ceil(step);
+    let last = length - SMALL_SIDE;
+    (0..tiles).map(|i| last * i / (tiles - 1).max(1)).collect()
 }
 
 /// The Ultra-Light-Fast detector's prior boxes for an input of `width`×`height`
@@ -283,6 +330,17 @@ pub fn order_faces<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tiles_cover_the_frame_with_overlap() {
+        assert_eq!(tile_origins(480), vec![0]);
+        assert_eq!(tile_origins(1280), vec![0, 640]);
+        let t = tile_origins(1000);
+        assert_eq!((t[0], *t.last().unwrap_or(&0) + SMALL_SIDE), (0, 1000));
+        for pair in t.windows(2) {
+            assert!(pair[0] + SMALL_SIDE >= pair[1] + SMALL_TILE_OVERLAP);
+        }
+    }
 
     #[test]
     fn prior_count_matches_the_network() {

@@ -576,6 +576,9 @@ impl GroupIndex {
     fn best_all_users(&self, queries: &[&[f32]], k: usize) -> Vec<Vec<Best>> {
         const NO_ROW: u32 = u32::MAX;
         let users = self.users.len();
+        if users == 0 {
+            return vec![Vec::new(); queries.len()];
+        }
         let mut best = vec![(f32::NEG_INFINITY, NO_ROW); users * queries.len()];
         for (i, (vector, row)) in self
             .matrix
@@ -595,8 +598,7 @@ impl GroupIndex {
                 }
             }
         }
-        best.chunks_exact(users.max(1))
-            .take(queries.len())
+        best.chunks_exact(users)
             .map(|per_user| {
                 let mut hits: Vec<Best> = per_user
                     .iter()

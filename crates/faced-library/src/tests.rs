@@ -9,6 +9,9 @@ use rusqlite::params;
 
 use crate::*;
 
+mod admin;
+mod scale;
+
 /// A unique scratch directory, removed on drop.
 struct TempDir(PathBuf);
 
@@ -120,6 +123,10 @@ fn open_sets_durable_pragmas_and_schema_version() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
+    let page_size: i64 = conn
+        .pragma_query_value(None, "page_size", |r| r.get(0))
+        .unwrap();
+    assert_eq!(page_size, 16 * 1024, "new files use 16 KiB pages");
     assert_eq!(mode, "wal");
     assert_eq!(sync, 2, "synchronous=FULL");
     assert_eq!(fk, 1);

@@ -22,9 +22,9 @@ pub struct Calibration {
 /// The calibrations of every embedder this build knows.
 pub const CALIBRATIONS: &[Calibration] = &[Calibration {
     embedder_id: "faceplugin-0.0.1/fr_feature/bgr-sim5-mirror",
-    cos_far_1e2: 0.2478,
-    cos_far_1e3: 0.3233,
-    cos_far_1e4: 0.3924,
+    cos_far_1e2: 0.2484,
+    cos_far_1e3: 0.3431,
+    cos_far_1e4: 0.4243,
 }];
 
 /// The calibration of an embedder, if it has been measured.

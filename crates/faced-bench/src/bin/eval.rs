@@ -862,7 +862,7 @@ fn one_to_n(
         if !set.has_face[*i] {
             result.mated_without_face += 1;
         }
-        if let Some((top, sim)) = top.filter(|(top, _)| top == user_id) {
+        if let Some((_, sim)) = top.filter(|(top, _)| top == user_id) {
             result.rank1_correct += 1;
             if calibration.score(sim) >= 80.0 {
                 result.rank1_correct_at_80 += 1;
