@@ -334,11 +334,15 @@ mod tests {
     #[test]
     fn tiles_cover_the_frame_with_overlap() {
         assert_eq!(tile_origins(480), vec![0]);
-        assert_eq!(tile_origins(1280), vec![0, 640]);
-        let t = tile_origins(1000);
-        assert_eq!((t[0], *t.last().unwrap_or(&0) + SMALL_SIDE), (0, 1000));
-        for pair in t.windows(2) {
-            assert!(pair[0] + SMALL_SIDE >= pair[1] + SMALL_TILE_OVERLAP);
+        for length in [641, 1000, 1280] {
+            let t = tile_origins(length);
+            assert_eq!((t[0], *t.last().unwrap_or(&0) + SMALL_SIDE), (0, length));
+            for pair in t.windows(2) {
+                assert!(
+                    pair[0] + SMALL_SIDE >= pair[1] + SMALL_TILE_OVERLAP,
+                    "{length}: {t:?}"
+                );
+            }
         }
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use faced_engine::detect::FaceOrder;
 use faced_engine::{AnalysedFace, Engine};
 use faced_errors::ErrorCode;
-use faced_library::{AddFace, AddMode, SearchQuery};
+use faced_library::{AddFace, AddMode, MultiSearchQuery, SearchHit, SearchQuery};
 use image::RgbImage;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -184,6 +184,50 @@ pub struct AddUserResult {
     pub location: Location,
 }
 
+/// Which enrolment endpoint is registering a face.
+#[derive(Debug, Clone, Copy)]
+enum Enrol {
+    /// `user/add`: APPEND or REPLACE per the request, group created when missing.
+    Add,
+    /// `user/update`: replace the user's faces; the user must exist unless `create_if_missing`.
+    Update { create_if_missing: bool },
+}
+
+/// A parsed multi-search request.
+#[derive(Debug, Clone)]
+pub struct MultiSearchRequest {
+    /// The photo.
+    pub image: ImageRef,
+    /// Groups to search (validated, ≤ 10).
+    pub group_ids: Vec<String>,
+    /// Faces searched at most (largest first).
+    pub max_faces: usize,
+    /// Users returned per face at most.
+    pub max_users: usize,
+    /// Minimum score returned.
+    pub match_threshold: f32,
+}
+
+/// One face of a multi-search result.
+#[derive(Debug, Clone, Serialize)]
+pub struct MultiSearchFace {
+    /// The face.
+    pub face_token: String,
+    /// Where it is.
+    pub location: Location,
+    /// Users over the threshold, best first (empty when none).
+    pub user_list: Vec<UserMatch>,
+}
+
+/// Multi-search's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct MultiSearchResult {
+    /// Faces searched.
+    pub face_num: usize,
+    /// Per face, its matches.
+    pub face_list: Vec<MultiSearchFace>,
+}
+
 /// A face of a picture with its embedding and token.
 struct EmbeddedFace {
     face: AnalysedFace,
@@ -261,16 +305,7 @@ impl FaceService {
             max_users: req.max_users,
         };
         let hits = self.store(move |lib| lib.search(&query)).await?;
-        let user_list: Vec<UserMatch> = hits
-            .into_iter()
-            .map(|hit| UserMatch {
-                group_id: hit.group_id,
-                user_id: hit.user_id,
-                user_info: hit.user_info,
-                score: self.calibration.score(hit.similarity),
-            })
-            .filter(|u| u.score >= req.match_threshold)
-            .collect();
+        let user_list = self.users_over(hits, req.match_threshold);
         if user_list.is_empty() {
             return Err(ErrorCode::MatchUserNotFound);
         }
@@ -286,6 +321,15 @@ impl FaceService {
         app_id: &str,
         req: AddUserRequest,
     ) -> Result<AddUserResult, ErrorCode> {
+        self.enrol(app_id, req, Enrol::Add).await
+    }
+
+    async fn enrol(
+        &self,
+        app_id: &str,
+        req: AddUserRequest,
+        how: Enrol,
+    ) -> Result<AddUserResult, ErrorCode> {
         let (bytes, image) = match self.load(app_id, &req.image).await? {
             Probe::Picture { bytes, image } => (bytes, image),
             Probe::Stored(stored) => {
@@ -293,6 +337,7 @@ impl FaceService {
                     .register(
                         app_id,
                         &req,
+                        how,
                         stored.face_token,
                         stored.embedding,
                         None,
@@ -323,6 +368,7 @@ impl FaceService {
         self.register(
             app_id,
             &req,
+            how,
             face.face_token,
             face.embedding,
             crop,
@@ -331,10 +377,92 @@ impl FaceService {
         .await
     }
 
+    /// Baidu `faceset/user/update`: the user's faces in the group become this one face;
+    /// 223103 when the user is absent, unless `create_if_missing` (`action_type=REPLACE`).
+    pub async fn update_user(
+        &self,
+        app_id: &str,
+        req: AddUserRequest,
+        create_if_missing: bool,
+    ) -> Result<AddUserResult, ErrorCode> {
+        self.check_groups(app_id, std::slice::from_ref(&req.group_id))
+            .await?;
+        self.enrol(app_id, req, Enrol::Update { create_if_missing })
+            .await
+    }
+
+    /// Baidu `multi-search`: a 1:N search for each face of the photo (up to `max_faces`).
+    pub async fn multi_search(
+        &self,
+        app_id: &str,
+        req: MultiSearchRequest,
+    ) -> Result<MultiSearchResult, ErrorCode> {
+        self.check_groups(app_id, &req.group_ids).await?;
+        let (bytes, image) = match self.load(app_id, &req.image).await? {
+            Probe::Picture { bytes, image } => (bytes, image),
+            Probe::Stored(_) => return Err(ErrorCode::ImageCheckFail),
+        };
+        let max = req.max_faces;
+        let faces = self
+            .infer(move |engine| embed_faces(engine, &bytes, &image, max, FaceOrder::LargestFirst))
+            .await?;
+        if faces.is_empty() {
+            return Err(ErrorCode::PicNotHasFace);
+        }
+        self.remember(app_id, &faces).await?;
+        let query = MultiSearchQuery {
+            app_id: app_id.to_string(),
+            group_ids: req.group_ids.clone(),
+            user_id: None,
+            embeddings: faces.iter().map(|f| f.embedding.clone()).collect(),
+            model_id: self.engine.embedder_id().to_string(),
+            max_users: req.max_users,
+        };
+        let per_face = self.store(move |lib| lib.search_many(&query)).await?;
+        let face_list: Vec<MultiSearchFace> = faces
+            .iter()
+            .zip(per_face)
+            .map(|(face, hits)| MultiSearchFace {
+                face_token: face.face_token.clone(),
+                location: location_of(&face.face),
+                user_list: self.users_over(hits, req.match_threshold),
+            })
+            .collect();
+        if face_list.iter().all(|f| f.user_list.is_empty()) {
+            return Err(ErrorCode::MatchUserNotFound);
+        }
+        Ok(MultiSearchResult {
+            face_num: face_list.len(),
+            face_list,
+        })
+    }
+
+    /// 223100 (or 223128) unless every group exists; cheap, so it runs before any inference.
+    async fn check_groups(&self, app_id: &str, groups: &[String]) -> Result<(), ErrorCode> {
+        let (app, groups) = (app_id.to_string(), groups.to_vec());
+        self.store(move |lib| groups.iter().try_for_each(|g| lib.check_group(&app, g)))
+            .await
+    }
+
+    /// Hits as Baidu users, keeping those whose score reaches the threshold.
+    fn users_over(&self, hits: Vec<SearchHit>, threshold: f32) -> Vec<UserMatch> {
+        hits.into_iter()
+            .map(|hit| UserMatch {
+                group_id: hit.group_id,
+                user_id: hit.user_id,
+                user_info: hit.user_info,
+                score: self.calibration.score(hit.similarity),
+            })
+            .filter(|u| u.score >= threshold)
+            .collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
     async fn register(
         &self,
         app_id: &str,
         req: &AddUserRequest,
+        how: Enrol,
         face_token: String,
         embedding: Vec<f32>,
         crop_jpeg: Option<Vec<u8>>,
@@ -353,7 +481,11 @@ impl FaceService {
             create_group_if_missing: true,
             now: unix_now(),
         };
-        self.store(move |lib| lib.add_face(add)).await?;
+        self.store(move |lib| match how {
+            Enrol::Add => lib.add_face(add),
+            Enrol::Update { create_if_missing } => lib.update_user_faces(add, create_if_missing),
+        })
+        .await?;
         let location = location.unwrap_or(Location {
             left: 0.0,
             top: 0.0,

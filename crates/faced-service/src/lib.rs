@@ -16,14 +16,15 @@ pub mod score;
 pub mod url_fetch;
 
 mod faces;
-mod groups;
+mod library_ops;
 mod service;
 
 pub use faced_engine::detect::FaceOrder;
 pub use faced_library::AddMode;
 pub use faces::{
     AddUserRequest, AddUserResult, Angle, DetectRequest, DetectResult, FaceFields, FaceJson,
-    Location, MatchImage, MatchResult, SearchRequest, SearchResult, TokenOnly, UserMatch, XY,
+    Location, MatchImage, MatchResult, MultiSearchFace, MultiSearchRequest, MultiSearchResult,
+    SearchRequest, SearchResult, TokenOnly, UserMatch, XY,
 };
-pub use groups::GroupList;
+pub use library_ops::{FaceEntry, FaceList, GroupList, UserIdList, UserInGroup, UserList};
 pub use service::{unix_now, unix_now_millis, FaceService, ServiceConfig};

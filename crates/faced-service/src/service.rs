@@ -176,6 +176,7 @@ pub(crate) fn library_code(e: LibraryError) -> ErrorCode {
         LibraryError::FaceExists { .. } => ErrorCode::FaceAlreadyExist,
         LibraryError::UserFaceLimit { .. } => ErrorCode::UserFaceLimitExceeded,
         LibraryError::DestGroupNotFound { .. } => ErrorCode::DstGroupNotExist,
+        LibraryError::GroupDeleting { .. } => ErrorCode::GroupDeleting,
         LibraryError::ModelMismatch { .. } | LibraryError::DimensionMismatch { .. } => {
             tracing::error!(error = %e, "library built by another embedder; run `faced library reembed`");
             ErrorCode::RtseServiceFail

@@ -12,7 +12,7 @@ use faced_service::limits::{
 };
 use faced_service::{
     unix_now, AddMode, AddUserRequest, DetectRequest, FaceFields, FaceOrder, MatchImage,
-    SearchRequest,
+    MultiSearchRequest, SearchRequest,
 };
 use serde::Serialize;
 
@@ -85,19 +85,70 @@ async fn handle(
     match api {
         "detect" => json(service.detect(app_id, detect_request(&p)?).await?),
         "search" => json(service.search(app_id, search_request(&p)?).await?),
-        "faceset/user/add" => json(service.add_user(app_id, add_user_request(&p)?).await?),
-        "faceset/group/add" => {
+        "multi-search" => json(
             service
-                .group_add(app_id, &group_id(&p, "group_id")?)
-                .await?;
-            Ok(serde_json::Value::Null)
+                .multi_search(app_id, multi_search_request(&p)?)
+                .await?,
+        ),
+        "faceset/user/add" => json(service.add_user(app_id, add_user_request(&p)?).await?),
+        "faceset/user/update" => {
+            let create_if_missing = p
+                .optional("action_type")
+                .is_some_and(|a| a.trim() == "REPLACE");
+            json(
+                service
+                    .update_user(app_id, add_user_request(&p)?, create_if_missing)
+                    .await?,
+            )
         }
+        "faceset/user/get" => {
+            let (user, group) = (user_id(&p)?, group_or_all(&p)?);
+            json(service.user_get(app_id, &group, &user).await?)
+        }
+        "faceset/user/copy" => {
+            let user = user_id(&p)?;
+            let src = group_id(&p, "src_group_id")?;
+            let dst = group_id_list_param(&p, "dst_group_id")?;
+            empty(service.user_copy(app_id, &user, &src, dst).await)
+        }
+        "faceset/user/delete" => {
+            let (user, group) = (user_id(&p)?, group_or_all(&p)?);
+            empty(service.user_delete(app_id, &group, &user).await)
+        }
+        "faceset/face/delete" => {
+            let (user, group) = (user_id(&p)?, group_id(&p, "group_id")?);
+            let token = p.required("face_token")?;
+            if !limits::is_valid_face_token(&token) {
+                return Err(ErrorCode::ParamFaceTokenFormatError);
+            }
+            empty(service.face_delete(app_id, &group, &user, &token).await)
+        }
+        "faceset/face/getlist" => {
+            let (user, group) = (user_id(&p)?, group_id(&p, "group_id")?);
+            json(service.face_list(app_id, &group, &user).await?)
+        }
+        "faceset/group/add" => empty(service.group_add(app_id, &group_id(&p, "group_id")?).await),
+        "faceset/group/delete" => empty(
+            service
+                .group_delete(app_id, &group_id(&p, "group_id")?)
+                .await,
+        ),
         "faceset/group/getlist" => {
             let (start, length) = paging(&p)?;
             json(service.group_list(app_id, start, length).await?)
         }
+        "faceset/group/getusers" => {
+            let group = group_id(&p, "group_id")?;
+            let (start, length) = paging(&p)?;
+            json(service.group_users(app_id, &group, start, length).await?)
+        }
         _ => Err(ErrorCode::UnsupportedOpenapiMethod),
     }
+}
+
+/// Endpoints whose success carries `result: null`.
+fn empty(outcome: Result<(), ErrorCode>) -> Result<serde_json::Value, ErrorCode> {
+    outcome.map(|()| serde_json::Value::Null)
 }
 
 fn json(value: impl Serialize) -> Result<serde_json::Value, ErrorCode> {
@@ -261,6 +312,28 @@ fn group_id(p: &Params, key: &str) -> Result<String, ErrorCode> {
     }
 }
 
+/// A comma-separated list of group ids in one parameter (user/copy's `dst_group_id`): 222006
+/// for any malformed element.
+fn group_id_list_param(p: &Params, key: &str) -> Result<Vec<String>, ErrorCode> {
+    let raw = p.required(key)?;
+    let ids: Vec<String> = raw.split(',').map(|g| g.trim().to_string()).collect();
+    if ids.iter().all(|g| is_valid_id(g)) {
+        Ok(ids)
+    } else {
+        Err(ErrorCode::GroupIdFormatError)
+    }
+}
+
+/// A group id that may also be `@ALL` (user/get, user/delete).
+fn group_or_all(p: &Params) -> Result<String, ErrorCode> {
+    match p.optional("group_id") {
+        Some(all) if all.trim() == faced_library::ALL_GROUPS => {
+            Ok(faced_library::ALL_GROUPS.to_string())
+        }
+        _ => group_id(p, "group_id"),
+    }
+}
+
 fn user_id(p: &Params) -> Result<String, ErrorCode> {
     let id = p.required("user_id")?;
     if is_valid_id(&id) {
@@ -312,6 +385,37 @@ fn search_request(p: &Params) -> Result<SearchRequest, ErrorCode> {
         max_users: max_users as usize,
         match_threshold: match_threshold as f32,
         order: face_order(p),
+    })
+}
+
+fn multi_search_request(p: &Params) -> Result<MultiSearchRequest, ErrorCode> {
+    let image = image(p)?;
+    let group_ids = group_list(p)?;
+    controls(p)?;
+    let max_faces = p.uint(
+        "max_face_num",
+        1,
+        1..=limits::MULTI_SEARCH_MAX_FACE_NUM,
+        ErrorCode::ParamMaxFaceNumFormatError,
+    )?;
+    let max_users = p.uint(
+        "max_user_num",
+        1,
+        1..=limits::MULTI_SEARCH_MAX_USER_NUM,
+        ErrorCode::ParamMaxUserNumFormatError,
+    )?;
+    let match_threshold = p.uint(
+        "match_threshold",
+        80,
+        0..=100,
+        ErrorCode::ParamMatchThresholdFormatError,
+    )?;
+    Ok(MultiSearchRequest {
+        image,
+        group_ids,
+        max_faces: max_faces as usize,
+        max_users: max_users as usize,
+        match_threshold: match_threshold as f32,
     })
 }
 
