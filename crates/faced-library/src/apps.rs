@@ -175,13 +175,14 @@ impl Library {
                 secret_key: random_alnum(SECRET_KEY_LEN),
             };
             let inserted = conn.execute(
-                "INSERT INTO apps (app_id, name, api_key, secret_sha256, permissions, created_at)
-                 VALUES (?1, ?2, ?3, ?4, NULL, ?5)",
+                "INSERT INTO apps (app_id, name, api_key, secret_sha256, secret_sealed, permissions, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)",
                 params![
                     creds.app_id,
                     name,
                     creds.api_key,
                     sha256_hex(&creds.secret_key),
+                    self.sealing.seal(&creds.secret_key),
                     unix_now()
                 ],
             );
@@ -197,6 +198,25 @@ impl Library {
         Err(LibraryError::Corrupt(
             "could not draw an unused app id / API key".to_owned(),
         ))
+    }
+
+    /// The app of an API Key with its Secret Key, for verifying `bce-auth-v1` signatures
+    /// (which are HMACs keyed by the secret). `None` for an unknown key, or for an app whose
+    /// secret was never sealed (created before schema version 3).
+    pub fn signing_secret(&self, api_key: &str) -> Result<Option<(AppInfo, String)>, LibraryError> {
+        self.readers.with(|conn| {
+            let sql = format!("SELECT {APP_COLUMNS}, secret_sealed FROM apps WHERE api_key = ?1");
+            let found = conn
+                .prepare_cached(&sql)?
+                .query_row(params![api_key], |row| {
+                    Ok((app_from_row(row)?, row.get::<_, Option<Vec<u8>>>(5)?))
+                })
+                .optional()?;
+            Ok(found.and_then(|(app, sealed)| {
+                let secret = self.sealing.open(sealed.as_deref()?)?;
+                Some((app, secret))
+            }))
+        })
     }
 
     /// All apps, oldest first, without secrets (for the admin CLI).

@@ -137,6 +137,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     -- (group_ref, rowid): a group's users in creation order.
     CREATE INDEX users_by_group ON users (group_ref);
     "#,
+    // Version 3: the Secret Key sealed with the install's key file (bce-auth-v1 signatures
+    // are keyed by the secret itself); NULL for apps created before, which can use tokens only.
+    r#"
+    ALTER TABLE apps ADD COLUMN secret_sealed BLOB;
+    "#,
 ];
 
 /// The schema version this build creates and understands.

@@ -71,6 +71,7 @@ mod deletion;
 pub mod error;
 pub mod faces;
 mod index;
+mod sealed;
 pub mod search;
 
 #[cfg(test)]
@@ -92,6 +93,7 @@ pub use faces::{
     AddFace, AddMode, FaceRecord, GroupScope, LibraryStats, StoredFace, UserRecord, ALL_GROUPS,
     MAX_FACES_PER_USER,
 };
+pub use sealed::KEY_FILE_NAME;
 pub use search::{MultiSearchQuery, SearchHit, SearchQuery};
 
 use db::{blob_into_embedding, ReadPool};
@@ -115,6 +117,8 @@ pub struct Library {
     index: Arc<Index>,
     /// The background thread deleting large groups.
     deleter: Deleter,
+    /// Seals Secret Keys at rest (see [`sealed`]).
+    sealing: sealed::SealingKey,
 }
 
 impl std::fmt::Debug for Library {
@@ -159,6 +163,7 @@ impl Library {
             path: dir.to_path_buf(),
             source,
         })?;
+        let sealing = sealed::SealingKey::load_or_create(dir)?;
         let path = dir.join(DB_FILE_NAME);
         let writer = db::open_writer(&path)?;
         let index = Arc::new(load_index(&writer)?);
@@ -184,6 +189,7 @@ impl Library {
             readers: ReadPool::new(&path),
             index,
             deleter,
+            sealing,
         })
     }
 

@@ -125,6 +125,15 @@ impl FaceService {
         })
     }
 
+    /// The app of an API Key and its Secret Key, for checking a `bce-auth-v1` signature.
+    pub async fn signing_secret(
+        &self,
+        api_key: &str,
+    ) -> Result<Option<(AppInfo, String)>, ErrorCode> {
+        let key = api_key.to_string();
+        self.store(move |lib| lib.signing_secret(&key)).await
+    }
+
     /// The app an `access_token` belongs to: 110 unknown, 111 expired.
     pub async fn authenticate(&self, token: &str) -> Result<AppInfo, ErrorCode> {
         let token = token.to_string();

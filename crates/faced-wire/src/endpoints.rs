@@ -3,7 +3,8 @@
 //! body format, parameters, then the work.
 
 use axum::body::{to_bytes, Body as HttpBody};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::IntoResponse;
 use faced_errors::ErrorCode;
 use faced_service::image_input::{ImageRef, ImageType};
@@ -16,19 +17,48 @@ use faced_service::{
 };
 use serde::Serialize;
 
-use crate::access::authorise;
+use crate::access::{authorise, Credentials};
 use crate::envelope::Envelope;
 use crate::params::{parse_body, Body, Params};
 use crate::AppState;
 
-/// The v3 endpoints this server answers, by path after `/rest/2.0/face/v3/`.
-const V3_APIS: &[&str] = &[
-    "detect",
-    "match",
-    "search",
-    "faceset/user/add",
-    "faceset/group/add",
-    "faceset/group/getlist",
+/// The v3 endpoints this server answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    Detect,
+    Match,
+    Search,
+    MultiSearch,
+    UserAdd,
+    UserUpdate,
+    UserGet,
+    UserCopy,
+    UserDelete,
+    FaceDelete,
+    FaceGetlist,
+    GroupAdd,
+    GroupDelete,
+    GroupGetlist,
+    GroupGetusers,
+}
+
+/// Each endpoint's path after `/rest/2.0/face/v3/`, which is also its name in permissions.
+const APIS: &[(&str, Api)] = &[
+    ("detect", Api::Detect),
+    ("match", Api::Match),
+    ("search", Api::Search),
+    ("multi-search", Api::MultiSearch),
+    ("faceset/user/add", Api::UserAdd),
+    ("faceset/user/update", Api::UserUpdate),
+    ("faceset/user/get", Api::UserGet),
+    ("faceset/user/copy", Api::UserCopy),
+    ("faceset/user/delete", Api::UserDelete),
+    ("faceset/face/delete", Api::FaceDelete),
+    ("faceset/face/getlist", Api::FaceGetlist),
+    ("faceset/group/add", Api::GroupAdd),
+    ("faceset/group/delete", Api::GroupDelete),
+    ("faceset/group/getlist", Api::GroupGetlist),
+    ("faceset/group/getusers", Api::GroupGetusers),
 ];
 
 /// Any path that is not an endpoint: Baidu's `3 Unsupported openapi method`.
@@ -44,11 +74,18 @@ pub async fn unknown_path(State(state): State<AppState>) -> Envelope {
 pub async fn face_v3(
     State(state): State<AppState>,
     Path(api): Path<String>,
-    RawQuery(query): RawQuery,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     body: HttpBody,
 ) -> impl IntoResponse {
     let (log_id, timestamp) = (state.log_ids.next(), unix_now());
-    let answer = handle(&state, &api, query.as_deref(), body).await;
+    let credentials = Credentials {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+    };
+    let answer = handle(&state, &api, &credentials, body).await;
     if let Err(code) = &answer {
         tracing::debug!(api, log_id, code = code.code(), "request refused");
     }
@@ -61,21 +98,23 @@ pub async fn face_v3(
 async fn handle(
     state: &AppState,
     api: &str,
-    query: Option<&str>,
+    credentials: &Credentials<'_>,
     body: HttpBody,
 ) -> Result<serde_json::Value, ErrorCode> {
-    let api = api.trim_end_matches('/');
-    if !V3_APIS.contains(&api) {
-        return Err(ErrorCode::UnsupportedOpenapiMethod);
-    }
-    let app = authorise(state, query, api).await?;
+    let name = api.trim_end_matches('/');
+    let api = APIS
+        .iter()
+        .find(|(path, _)| *path == name)
+        .map(|(_, api)| *api)
+        .ok_or(ErrorCode::UnsupportedOpenapiMethod)?;
+    let app = authorise(state, credentials, name).await?;
     let bytes = to_bytes(body, MAX_REQUEST_BYTES)
         .await
         .map_err(|_| ErrorCode::ParamImageFormatError)?;
     let body = parse_body(&bytes)?;
     let service = &state.service;
     let app_id = app.app_id.as_str();
-    if api == "match" {
+    if api == Api::Match {
         let images = match_images(body)?;
         return json(service.match_faces(app_id, images).await?);
     }
@@ -83,15 +122,15 @@ async fn handle(
         return Err(ErrorCode::RequestBodyNotJson);
     };
     match api {
-        "detect" => json(service.detect(app_id, detect_request(&p)?).await?),
-        "search" => json(service.search(app_id, search_request(&p)?).await?),
-        "multi-search" => json(
+        Api::Detect => json(service.detect(app_id, detect_request(&p)?).await?),
+        Api::Search => json(service.search(app_id, search_request(&p)?).await?),
+        Api::MultiSearch => json(
             service
                 .multi_search(app_id, multi_search_request(&p)?)
                 .await?,
         ),
-        "faceset/user/add" => json(service.add_user(app_id, add_user_request(&p)?).await?),
-        "faceset/user/update" => {
+        Api::UserAdd => json(service.add_user(app_id, add_user_request(&p)?).await?),
+        Api::UserUpdate => {
             let create_if_missing = p
                 .optional("action_type")
                 .is_some_and(|a| a.trim() == "REPLACE");
@@ -101,21 +140,21 @@ async fn handle(
                     .await?,
             )
         }
-        "faceset/user/get" => {
+        Api::UserGet => {
             let (user, group) = (user_id(&p)?, group_or_all(&p)?);
             json(service.user_get(app_id, &group, &user).await?)
         }
-        "faceset/user/copy" => {
+        Api::UserCopy => {
             let user = user_id(&p)?;
             let src = group_id(&p, "src_group_id")?;
             let dst = group_id_list_param(&p, "dst_group_id")?;
             empty(service.user_copy(app_id, &user, &src, dst).await)
         }
-        "faceset/user/delete" => {
+        Api::UserDelete => {
             let (user, group) = (user_id(&p)?, group_or_all(&p)?);
             empty(service.user_delete(app_id, &group, &user).await)
         }
-        "faceset/face/delete" => {
+        Api::FaceDelete => {
             let (user, group) = (user_id(&p)?, group_id(&p, "group_id")?);
             let token = p.required("face_token")?;
             if !limits::is_valid_face_token(&token) {
@@ -123,26 +162,26 @@ async fn handle(
             }
             empty(service.face_delete(app_id, &group, &user, &token).await)
         }
-        "faceset/face/getlist" => {
+        Api::FaceGetlist => {
             let (user, group) = (user_id(&p)?, group_id(&p, "group_id")?);
             json(service.face_list(app_id, &group, &user).await?)
         }
-        "faceset/group/add" => empty(service.group_add(app_id, &group_id(&p, "group_id")?).await),
-        "faceset/group/delete" => empty(
+        Api::GroupAdd => empty(service.group_add(app_id, &group_id(&p, "group_id")?).await),
+        Api::GroupDelete => empty(
             service
                 .group_delete(app_id, &group_id(&p, "group_id")?)
                 .await,
         ),
-        "faceset/group/getlist" => {
+        Api::GroupGetlist => {
             let (start, length) = paging(&p)?;
             json(service.group_list(app_id, start, length).await?)
         }
-        "faceset/group/getusers" => {
+        Api::GroupGetusers => {
             let group = group_id(&p, "group_id")?;
             let (start, length) = paging(&p)?;
             json(service.group_users(app_id, &group, start, length).await?)
         }
-        _ => Err(ErrorCode::UnsupportedOpenapiMethod),
+        Api::Match => Err(ErrorCode::RequestBodyNotJson),
     }
 }
 

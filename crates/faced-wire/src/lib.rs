@@ -12,6 +12,7 @@ mod endpoints;
 mod envelope;
 mod oauth;
 mod params;
+mod signature;
 
 use axum::routing::{any, post};
 use axum::Router;

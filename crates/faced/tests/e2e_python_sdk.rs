@@ -1,5 +1,5 @@
 //! The official Baidu Python SDK (`baidu-aip`, installed by the test command from PyPI) against
-//! the real server.
+//! the real server: with access tokens, and signing its requests (bce-auth-v1) when it has none.
 
 mod common;
 
@@ -7,11 +7,21 @@ use common::*;
 
 #[test]
 fn the_official_python_sdk_works_against_faced() {
-    let data = fresh_data_dir("pysdk");
+    run_flow("python_sdk_flow.py", "python sdk flow passed");
+}
+
+#[test]
+fn the_official_python_sdk_signs_requests_when_it_has_no_token() {
+    run_flow("python_sdk_signed.py", "python sdk signed flow passed");
+}
+
+fn run_flow(script_name: &str, done: &str) {
+    let data = fresh_data_dir(script_name.trim_end_matches(".py"));
     let app = create_app(&data, "pysdk");
     let server = start_server(&data, &[]);
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/python_sdk_flow.py");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sdk")
+        .join(script_name);
     let python = std::env::var("FACED_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let out = std::process::Command::new(python)
         .arg(script)
@@ -23,7 +33,7 @@ fn the_official_python_sdk_works_against_faced() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "python SDK flow failed:\n{stdout}\n{stderr}"
+        "{script_name} failed:\n{stdout}\n{stderr}"
     );
-    assert!(stdout.contains("python sdk flow passed"), "{stdout}");
+    assert!(stdout.contains(done), "{stdout}");
 }
