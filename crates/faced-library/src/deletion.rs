@@ -202,6 +202,7 @@ fn delete_batch(
     }
     tx.commit()?;
     if finished {
+        crate::db::scrub(&conn);
         index.remove_group(&app_id, &group_id);
         tracing::info!(app_id, group_id, "deleted group");
         Ok(Progress::Finished)
@@ -234,6 +235,7 @@ impl Library {
             // Users, faces and crops cascade.
             tx.execute("DELETE FROM face_groups WHERE id = ?1", params![group.id])?;
             tx.commit()?;
+            crate::db::scrub(&conn);
             self.index.remove_group(app_id, group_id);
             return Ok(());
         }

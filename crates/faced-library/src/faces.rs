@@ -469,6 +469,9 @@ impl Library {
         tx.commit()?;
         // Durable now; make it searchable before the writer lock is released.
         self.index_add(&req, &embedding, &staged);
+        if req.mode != AddMode::Append {
+            crate::db::scrub(&conn);
+        }
         drop(conn);
         Ok(())
     }
@@ -579,6 +582,7 @@ impl Library {
             tx.execute("DELETE FROM users WHERE id = ?1", params![user_ref])?;
         }
         tx.commit()?;
+        crate::db::scrub(&conn);
 
         if let Some(group) = self.index.group(app_id, group_id) {
             let mut group = group.write();
@@ -890,6 +894,7 @@ impl Library {
             tx.execute("DELETE FROM users WHERE id = ?1", params![user_ref])?;
         }
         tx.commit()?;
+        crate::db::scrub(&conn);
 
         for (group_id, _) in &targets {
             if let Some(group) = self.index.group(app_id, group_id) {
