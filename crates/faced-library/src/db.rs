@@ -142,6 +142,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE apps ADD COLUMN secret_sealed BLOB;
     "#,
+    // Version 4: what the engine saw of a face (location, pose, …; JSON, opaque here), so a
+    // face_token can stand in for its photo where a result reports the face.
+    r#"
+    ALTER TABLE faces ADD COLUMN meta TEXT;
+    ALTER TABLE transient_faces ADD COLUMN meta TEXT;
+    "#,
 ];
 
 /// The schema version this build creates and understands.

@@ -73,6 +73,9 @@ pub struct AddFace {
     pub create_group_if_missing: bool,
     /// Registration time, Unix seconds (shown by `face/getlist`).
     pub now: i64,
+    /// What the engine saw of the face (JSON, opaque to the library), returned by
+    /// [`Library::lookup_face`] so a face_token can stand in for its photo.
+    pub meta: Option<String>,
 }
 
 /// Which groups a user operation covers (`user/get`, `user/delete`).
@@ -140,6 +143,8 @@ pub struct StoredFace {
     /// Whether it is a registered face (permanent) rather than a transient
     /// token from detect/search (one hour).
     pub registered: bool,
+    /// What the engine saw of the face, as stored with it.
+    pub meta: Option<String>,
 }
 
 /// Maps a foreign-key failure on an app-scoped insert to `AppNotFound`.
@@ -361,8 +366,8 @@ fn stage_add(
     }
 
     conn.prepare_cached(
-        "INSERT INTO faces (group_ref, user_ref, face_token, model_id, embedding, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO faces (group_ref, user_ref, face_token, model_id, embedding, created_at, meta)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
         group.id,
@@ -370,7 +375,8 @@ fn stage_add(
         req.face_token,
         req.model_id,
         embedding_to_blob(embedding),
-        req.now
+        req.now,
+        req.meta
     ])?;
     let face_ref = conn.last_insert_rowid();
     if let Some(jpeg) = &req.crop_jpeg {
@@ -822,6 +828,10 @@ impl Library {
                 .execute(params![dst.id, user_ref, token, model_id, blob, created_at])?;
                 let face_ref = tx.last_insert_rowid();
                 tx.prepare_cached(
+                    "UPDATE faces SET meta = (SELECT meta FROM faces WHERE id = ?2) WHERE id = ?1",
+                )?
+                .execute(params![face_ref, src_face_ref])?;
+                tx.prepare_cached(
                     "INSERT INTO face_crops (face_ref, jpeg)
                      SELECT ?1, jpeg FROM face_crops WHERE face_ref = ?2",
                 )?
@@ -948,38 +958,39 @@ impl Library {
         now: i64,
     ) -> Result<Option<StoredFace>, LibraryError> {
         self.readers.with(|conn| {
-            let registered: Option<(String, Vec<u8>)> = conn
+            let registered: Option<(String, Vec<u8>, Option<String>)> = conn
                 .prepare_cached(
-                    "SELECT f.model_id, f.embedding
+                    "SELECT f.model_id, f.embedding, f.meta
                      FROM faces AS f JOIN face_groups AS g ON g.id = f.group_ref
                      WHERE f.face_token = ?2 AND g.app_id = ?1 AND g.deleting = 0
                      ORDER BY f.id LIMIT 1",
                 )?
                 .query_row(params![app_id, face_token], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                 })
                 .optional()?;
             let (found, registered) = match registered {
                 Some(found) => (Some(found), true),
                 None => (
                     conn.prepare_cached(
-                        "SELECT model_id, embedding FROM transient_faces
+                        "SELECT model_id, embedding, meta FROM transient_faces
                          WHERE app_id = ?1 AND face_token = ?2 AND expires_at > ?3",
                     )?
                     .query_row(params![app_id, face_token, now], |row| {
-                        Ok((row.get(0)?, row.get(1)?))
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                     })
                     .optional()?,
                     false,
                 ),
             };
             found
-                .map(|(model_id, blob)| {
+                .map(|(model_id, blob, meta)| {
                     Ok(StoredFace {
                         face_token: face_token.to_owned(),
                         embedding: blob_to_embedding(&blob)?,
                         model_id,
                         registered,
+                        meta,
                     })
                 })
                 .transpose()
@@ -1002,6 +1013,7 @@ impl Library {
         embedding: &[f32],
         model_id: &str,
         expires_at: i64,
+        meta: Option<&str>,
     ) -> Result<(), LibraryError> {
         let embedding = normalized(embedding)?;
         let blob = embedding_to_blob(&embedding);
@@ -1009,10 +1021,10 @@ impl Library {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let written = conn
             .prepare_cached(
-                "INSERT OR REPLACE INTO transient_faces (app_id, face_token, model_id, embedding, expires_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO transient_faces (app_id, face_token, model_id, embedding, expires_at, meta)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
-            .and_then(|mut stmt| stmt.execute(params![app_id, face_token, model_id, blob, expires_at]));
+            .and_then(|mut stmt| stmt.execute(params![app_id, face_token, model_id, blob, expires_at, meta]));
         // Restore durability for every other write, whatever happened.
         let restored = conn.pragma_update(None, "synchronous", "FULL");
         written.map_err(app_fk(app_id))?;

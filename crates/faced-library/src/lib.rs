@@ -39,6 +39,7 @@
 //! let library = Library::open(std::path::Path::new("/var/lib/faced"))?;
 //! let app = library.create_app("front door")?;
 //! library.add_face(AddFace {
+//!     meta: None,
 //!     app_id: app.app_id.clone(),
 //!     group_id: "staff".into(),
 //!     user_id: "alice".into(),

@@ -63,6 +63,7 @@ fn e0(dim: usize) -> Vec<f32> {
 
 fn face(app_id: &str, group_id: &str, user_id: &str, token: &str, embedding: Vec<f32>) -> AddFace {
     AddFace {
+        meta: None,
         app_id: app_id.to_owned(),
         group_id: group_id.to_owned(),
         user_id: user_id.to_owned(),
@@ -385,7 +386,7 @@ fn apps_are_isolated() {
     let v = random_unit(DIM);
     lib.add_face(face(&a, "shared_name", "ua", "tok_a", v.clone()))
         .unwrap();
-    lib.remember_transient(&a, "transient_a", &v, MODEL, NOW + 3600)
+    lib.remember_transient(&a, "transient_a", &v, MODEL, NOW + 3600, None)
         .unwrap();
     lib.store_token(&a, "token-a", NOW + 100).unwrap();
 
@@ -431,7 +432,7 @@ fn apps_are_isolated() {
 fn face_tokens_resolve_registered_first_then_unexpired_transients() {
     let (_dir, lib, app_id) = setup("transient");
     let v = random_unit(DIM);
-    lib.remember_transient(&app_id, "tt", &v, MODEL, NOW + 3600)
+    lib.remember_transient(&app_id, "tt", &v, MODEL, NOW + 3600, None)
         .unwrap();
     let found = lib.lookup_face(&app_id, "tt", NOW).unwrap().unwrap();
     assert!(!found.registered);
@@ -444,7 +445,7 @@ fn face_tokens_resolve_registered_first_then_unexpired_transients() {
     assert!(lib.lookup_face(&app_id, "unknown", NOW).unwrap().is_none());
 
     // Upsert extends the lifetime.
-    lib.remember_transient(&app_id, "tt", &v, MODEL, NOW + 7200)
+    lib.remember_transient(&app_id, "tt", &v, MODEL, NOW + 7200, None)
         .unwrap();
     assert!(lib
         .lookup_face(&app_id, "tt", NOW + 3600)
@@ -459,7 +460,7 @@ fn face_tokens_resolve_registered_first_then_unexpired_transients() {
     assert!(found.registered);
     assert_eq!(found.embedding, w);
 
-    lib.remember_transient(&app_id, "old", &v, MODEL, NOW - 1)
+    lib.remember_transient(&app_id, "old", &v, MODEL, NOW - 1, None)
         .unwrap();
     assert_eq!(lib.purge_expired_transients(NOW).unwrap(), 1);
     assert_eq!(count(&lib, "SELECT COUNT(*) FROM transient_faces", []), 1);

@@ -7,7 +7,7 @@ use faced_engine::{AnalysedFace, Engine};
 use faced_errors::ErrorCode;
 use faced_library::{AddFace, AddMode, MultiSearchQuery, SearchHit, SearchQuery};
 use image::RgbImage;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::image_input::ImageRef;
@@ -15,7 +15,7 @@ use crate::limits::TRANSIENT_FACE_TOKEN_SECS;
 use crate::service::{unix_now, FaceService, Probe};
 
 /// A point of a landmark list.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct XY {
     /// Pixels from the left edge.
     pub x: f32,
@@ -24,7 +24,7 @@ pub struct XY {
 }
 
 /// Baidu's face box: top-left corner, size and in-plane rotation.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Location {
     /// Pixels from the left edge.
     pub left: f32,
@@ -39,7 +39,7 @@ pub struct Location {
 }
 
 /// Head pose in degrees.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Angle {
     /// Left/right turn.
     pub yaw: f32,
@@ -233,6 +233,7 @@ struct EmbeddedFace {
     face: AnalysedFace,
     embedding: Vec<f32>,
     face_token: String,
+    summary: FaceSummary,
 }
 
 impl FaceService {
@@ -244,8 +245,14 @@ impl FaceService {
     ) -> Result<DetectResult, ErrorCode> {
         let (bytes, image) = match self.load(app_id, &req.image).await? {
             Probe::Picture { bytes, image } => (bytes, image),
-            // A stored face has no picture left to detect in.
-            Probe::Stored(_) => return Err(ErrorCode::ImageCheckFail),
+            Probe::Stored(stored) => {
+                let seen = FaceSummary::of_stored(&stored)?;
+                let face_list = vec![face_json(&stored.face_token, &seen, req.fields)];
+                return Ok(DetectResult {
+                    face_num: 1,
+                    face_list,
+                });
+            }
         };
         let (max, order) = (req.max_faces, req.order);
         let faces = self
@@ -255,7 +262,10 @@ impl FaceService {
             return Err(ErrorCode::PicNotHasFace);
         }
         self.remember(app_id, &faces).await?;
-        let face_list: Vec<FaceJson> = faces.iter().map(|f| face_json(f, req.fields)).collect();
+        let face_list: Vec<FaceJson> = faces
+            .iter()
+            .map(|f| face_json(&f.face_token, &f.summary, req.fields))
+            .collect();
         Ok(DetectResult {
             face_num: face_list.len(),
             face_list,
@@ -333,17 +343,9 @@ impl FaceService {
         let (bytes, image) = match self.load(app_id, &req.image).await? {
             Probe::Picture { bytes, image } => (bytes, image),
             Probe::Stored(stored) => {
-                return self
-                    .register(
-                        app_id,
-                        &req,
-                        how,
-                        stored.face_token,
-                        stored.embedding,
-                        None,
-                        None,
-                    )
-                    .await;
+                let seen = FaceSummary::of_stored(&stored)?;
+                let face = (stored.face_token, stored.embedding, seen);
+                return self.register(app_id, &req, how, face, None).await;
             }
         };
         let order = req.order;
@@ -364,17 +366,8 @@ impl FaceService {
             })
             .await?;
         let face = face.ok_or(ErrorCode::PicNotHasFace)?;
-        let location = location_of(&face.face);
-        self.register(
-            app_id,
-            &req,
-            how,
-            face.face_token,
-            face.embedding,
-            crop,
-            Some(location),
-        )
-        .await
+        let face = (face.face_token, face.embedding, face.summary);
+        self.register(app_id, &req, how, face, crop).await
     }
 
     /// Baidu `faceset/user/update`: the user's faces in the group become this one face;
@@ -398,23 +391,36 @@ impl FaceService {
         req: MultiSearchRequest,
     ) -> Result<MultiSearchResult, ErrorCode> {
         self.check_groups(app_id, &req.group_ids).await?;
-        let (bytes, image) = match self.load(app_id, &req.image).await? {
-            Probe::Picture { bytes, image } => (bytes, image),
-            Probe::Stored(_) => return Err(ErrorCode::ImageCheckFail),
-        };
-        let max = req.max_faces;
-        let faces = self
-            .infer(move |engine| embed_faces(engine, &bytes, &image, max, FaceOrder::LargestFirst))
-            .await?;
+        let faces: Vec<(String, Vec<f32>, FaceSummary)> =
+            match self.load(app_id, &req.image).await? {
+                Probe::Stored(stored) => {
+                    let seen = FaceSummary::of_stored(&stored)?;
+                    vec![(stored.face_token, stored.embedding, seen)]
+                }
+                Probe::Picture { bytes, image } => {
+                    let max = req.max_faces;
+                    let order = FaceOrder::LargestFirst;
+                    let found = self
+                        .infer(move |engine| embed_faces(engine, &bytes, &image, max, order))
+                        .await?;
+                    self.remember(app_id, &found).await?;
+                    found
+                        .into_iter()
+                        .map(|f| (f.face_token, f.embedding, f.summary))
+                        .collect()
+                }
+            };
         if faces.is_empty() {
             return Err(ErrorCode::PicNotHasFace);
         }
-        self.remember(app_id, &faces).await?;
         let query = MultiSearchQuery {
             app_id: app_id.to_string(),
             group_ids: req.group_ids.clone(),
             user_id: None,
-            embeddings: faces.iter().map(|f| f.embedding.clone()).collect(),
+            embeddings: faces
+                .iter()
+                .map(|(_, embedding, _)| embedding.clone())
+                .collect(),
             model_id: self.engine.embedder_id().to_string(),
             max_users: req.max_users,
         };
@@ -422,9 +428,9 @@ impl FaceService {
         let face_list: Vec<MultiSearchFace> = faces
             .iter()
             .zip(per_face)
-            .map(|(face, hits)| MultiSearchFace {
-                face_token: face.face_token.clone(),
-                location: location_of(&face.face),
+            .map(|((face_token, _, seen), hits)| MultiSearchFace {
+                face_token: face_token.clone(),
+                location: seen.location,
                 user_list: self.users_over(hits, req.match_threshold),
             })
             .collect();
@@ -457,18 +463,17 @@ impl FaceService {
             .collect()
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Stores `(face_token, embedding, summary)` under the request's user.
     async fn register(
         &self,
         app_id: &str,
         req: &AddUserRequest,
         how: Enrol,
-        face_token: String,
-        embedding: Vec<f32>,
+        (face_token, embedding, seen): (String, Vec<f32>, FaceSummary),
         crop_jpeg: Option<Vec<u8>>,
-        location: Option<Location>,
     ) -> Result<AddUserResult, ErrorCode> {
         let add = AddFace {
+            meta: seen.to_meta(),
             app_id: app_id.to_string(),
             group_id: req.group_id.clone(),
             user_id: req.user_id.clone(),
@@ -486,16 +491,9 @@ impl FaceService {
             Enrol::Update { create_if_missing } => lib.update_user_faces(add, create_if_missing),
         })
         .await?;
-        let location = location.unwrap_or(Location {
-            left: 0.0,
-            top: 0.0,
-            width: 0.0,
-            height: 0.0,
-            rotation: 0,
-        });
         Ok(AddUserResult {
             face_token,
-            location,
+            location: seen.location,
         })
     }
 
@@ -523,14 +521,20 @@ impl FaceService {
     async fn remember(&self, app_id: &str, faces: &[EmbeddedFace]) -> Result<(), ErrorCode> {
         let app = app_id.to_string();
         let model = self.engine.embedder_id().to_string();
-        let tokens: Vec<(String, Vec<f32>)> = faces
+        let tokens: Vec<(String, Vec<f32>, Option<String>)> = faces
             .iter()
-            .map(|f| (f.face_token.clone(), f.embedding.clone()))
+            .map(|f| {
+                (
+                    f.face_token.clone(),
+                    f.embedding.clone(),
+                    f.summary.to_meta(),
+                )
+            })
             .collect();
         let expires = unix_now() + TRANSIENT_FACE_TOKEN_SECS;
         self.store(move |lib| {
-            for (token, embedding) in &tokens {
-                lib.remember_transient(&app, token, embedding, &model, expires)?;
+            for (token, embedding, meta) in &tokens {
+                lib.remember_transient(&app, token, embedding, &model, expires, meta.as_deref())?;
             }
             Ok(())
         })
@@ -556,7 +560,9 @@ fn embed_faces(
         .map(|face| {
             let embedding = engine.embed(image, &face).map_err(engine_fault)?;
             let face_token = face_token_of(bytes, &face);
+            let summary = FaceSummary::of(&face);
             Ok(EmbeddedFace {
+                summary,
                 face,
                 embedding,
                 face_token,
@@ -587,31 +593,59 @@ fn location_of(face: &AnalysedFace) -> Location {
     }
 }
 
-fn face_json(f: &EmbeddedFace, fields: FaceFields) -> FaceJson {
-    let pose = f.face.pose;
-    let [le, re, nose, ml, mr] = f.face.five.0;
+fn face_json(face_token: &str, seen: &FaceSummary, fields: FaceFields) -> FaceJson {
     FaceJson {
-        face_token: f.face_token.clone(),
-        location: location_of(&f.face),
-        face_probability: f.face.detection.score,
-        angle: Angle {
-            yaw: pose.yaw,
-            pitch: pose.pitch,
-            roll: pose.roll,
-        },
-        landmark: fields.landmark.then(|| {
-            vec![
-                XY { x: le.x, y: le.y },
-                XY { x: re.x, y: re.y },
-                XY {
-                    x: nose.x,
-                    y: nose.y,
-                },
-                XY {
-                    x: (ml.x + mr.x) / 2.0,
-                    y: (ml.y + mr.y) / 2.0,
-                },
-            ]
-        }),
+        face_token: face_token.to_string(),
+        location: seen.location,
+        face_probability: seen.face_probability,
+        angle: seen.angle,
+        landmark: fields.landmark.then(|| seen.landmark.clone()),
+    }
+}
+
+/// What detect reports of a face, kept with its embedding (the library's `meta`) so a
+/// face_token can stand in for the photo in detect, multi-search and enrolment results.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FaceSummary {
+    location: Location,
+    face_probability: f32,
+    angle: Angle,
+    /// Eye, eye, nose tip, mouth centre.
+    landmark: Vec<XY>,
+}
+
+impl FaceSummary {
+    fn of(face: &AnalysedFace) -> Self {
+        let pose = face.pose;
+        let [le, re, nose, ml, mr] = face.five.0;
+        let xy = |x: f32, y: f32| XY { x, y };
+        FaceSummary {
+            location: location_of(face),
+            face_probability: face.detection.score,
+            angle: Angle {
+                yaw: pose.yaw,
+                pitch: pose.pitch,
+                roll: pose.roll,
+            },
+            landmark: vec![
+                xy(le.x, le.y),
+                xy(re.x, re.y),
+                xy(nose.x, nose.y),
+                xy((ml.x + mr.x) / 2.0, (ml.y + mr.y) / 2.0),
+            ],
+        }
+    }
+
+    fn to_meta(&self) -> Option<String> {
+        serde_json::to_string(self).ok()
+    }
+
+    /// The summary stored with a face; 222203 when there is none (the photo is needed).
+    fn of_stored(stored: &faced_library::StoredFace) -> Result<Self, ErrorCode> {
+        stored
+            .meta
+            .as_deref()
+            .and_then(|m| serde_json::from_str(m).ok())
+            .ok_or(ErrorCode::ImageCheckFail)
     }
 }

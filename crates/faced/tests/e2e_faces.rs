@@ -147,6 +147,22 @@ fn the_same_image_gives_the_same_face_token_and_tokens_work_as_images() {
     );
     assert_eq!(code(&m), 0, "{m}");
     assert_eq!(m["result"]["score"], 100, "identical faces score 100: {m}");
+    // A face_token stands in for its photo: detect reports the same face.
+    let again = call(
+        "detect",
+        json!({"image": token, "image_type": "FACE_TOKEN", "face_field": "landmark"}),
+    );
+    assert_eq!(code(&again), 0, "{again}");
+    assert_eq!(
+        again["result"]["face_list"][0]["location"],
+        a["result"]["face_list"][0]["location"]
+    );
+    assert_eq!(
+        again["result"]["face_list"][0]["landmark"]
+            .as_array()
+            .map(Vec::len),
+        Some(4)
+    );
     let unknown = call(
         "match",
         json!([{"image": "0123456789abcdef0123456789abcdef", "image_type": "FACE_TOKEN"}, image("cases/idphoto_358x441.jpg")]),

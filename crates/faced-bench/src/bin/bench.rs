@@ -596,6 +596,7 @@ fn enrol(engine: &Engine, sample: &[(String, Vec<u8>)], threads: usize) -> Resul
 
 fn add_request(app_id: &str, user: &str, token: u64, embedding: Vec<f32>) -> AddFace {
     AddFace {
+        meta: None,
         app_id: app_id.to_owned(),
         group_id: "bench".into(),
         user_id: user.replace(['-', '.', '\''], "_"),
@@ -653,6 +654,7 @@ fn search_at_scale(options: &Options, queries: &[Vec<f32>]) -> Result<String> {
                 break;
             }
             let request = AddFace {
+                meta: None,
                 app_id: app.app_id.clone(),
                 group_id: "bench".into(),
                 user_id: format!("u{}", inserted / FACES_PER_USER),

@@ -804,6 +804,7 @@ fn one_to_n(
                 continue;
             };
             library.add_face(AddFace {
+                meta: None,
                 app_id: app.app_id.clone(),
                 group_id: group.into(),
                 user_id: user_id.clone(),

@@ -98,6 +98,7 @@ fn scale_one_million_faces() {
             let n = BULK.min(checkpoint - inserted);
             let batch: Vec<AddFace> = (inserted..inserted + n)
                 .map(|i| AddFace {
+                    meta: None,
                     app_id: app_id.clone(),
                     group_id: GROUP.into(),
                     user_id: format!("user_{}", i / FACES_PER_USER),
