@@ -199,11 +199,13 @@ fn serve(config: Config) -> anyhow::Result<()> {
         0 => service_config.inference_workers * 16,
         n => n,
     };
-    let service = FaceService::new(engine, library, service_config).map_err(|e| anyhow!(e))?;
+    let service =
+        FaceService::new(engine, library.clone(), service_config).map_err(|e| anyhow!(e))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        tokio::spawn(purge_expired(library));
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -214,6 +216,34 @@ fn serve(config: Config) -> anyhow::Result<()> {
             .await
             .context("server failed")
     })
+}
+
+/// Every ten minutes, drops face_tokens past their hour and tokens long expired, so the
+/// database does not keep embeddings nobody can use any more.
+async fn purge_expired(library: Arc<Library>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        let library = library.clone();
+        let purged = tokio::task::spawn_blocking(move || {
+            let now = faced_service::unix_now();
+            let transients = library.purge_expired_transients(now)?;
+            let tokens = library.purge_expired_tokens(now)?;
+            Ok::<_, faced_library::LibraryError>((transients, tokens))
+        })
+        .await;
+        match purged {
+            Ok(Ok((transients, tokens))) => {
+                tracing::debug!(
+                    transients,
+                    tokens,
+                    "purged expired face_tokens and access tokens"
+                )
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "purge of expired entries failed"),
+            Err(e) => tracing::warn!(error = %e, "purge task failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {
