@@ -219,6 +219,58 @@ impl Library {
         })
     }
 
+    /// Gives an app a new Secret Key and revokes every token issued with the old one
+    /// (`faced app rotate-secret`); returns the new secret, shown this once.
+    pub fn rotate_secret(&self, app_id: &str) -> Result<String, LibraryError> {
+        let secret = random_alnum(SECRET_KEY_LEN);
+        let mut conn = self.writer.lock();
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE apps SET secret_sha256 = ?2, secret_sealed = ?3 WHERE app_id = ?1",
+            params![app_id, sha256_hex(&secret), self.sealing.seal(&secret)],
+        )?;
+        if changed == 0 {
+            return Err(LibraryError::AppNotFound {
+                app_id: app_id.to_owned(),
+            });
+        }
+        tx.execute("DELETE FROM tokens WHERE app_id = ?1", params![app_id])?;
+        tx.commit()?;
+        tracing::info!(app_id, "rotated secret and revoked its tokens");
+        Ok(secret)
+    }
+
+    /// Revokes one access token (`faced token revoke`); false when it was not known.
+    pub fn revoke_token(&self, token: &str) -> Result<bool, LibraryError> {
+        let conn = self.writer.lock();
+        let deleted = conn.execute(
+            "DELETE FROM tokens WHERE token_sha256 = ?1",
+            params![sha256_hex(token)],
+        )?;
+        Ok(deleted > 0)
+    }
+
+    /// Deletes an app with its tokens and its whole face library (`faced app delete`).
+    pub fn delete_app(&self, app_id: &str) -> Result<(), LibraryError> {
+        let conn = self.writer.lock();
+        let groups: Vec<String> = conn
+            .prepare("SELECT group_id FROM face_groups WHERE app_id = ?1")?
+            .query_map(params![app_id], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let deleted = conn.execute("DELETE FROM apps WHERE app_id = ?1", params![app_id])?;
+        if deleted == 0 {
+            return Err(LibraryError::AppNotFound {
+                app_id: app_id.to_owned(),
+            });
+        }
+        for group in &groups {
+            self.index.remove_group(app_id, group);
+        }
+        crate::db::scrub(&conn);
+        tracing::info!(app_id, groups = groups.len(), "deleted app");
+        Ok(())
+    }
+
     /// All apps, oldest first, without secrets (for the admin CLI).
     pub fn list_apps(&self) -> Result<Vec<AppInfo>, LibraryError> {
         self.readers.with(|conn| {

@@ -57,6 +57,21 @@ enum Command {
         #[command(subcommand)]
         command: AppCommand,
     },
+    /// Access tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Revoke one access token (its next use answers 110).
+    Revoke {
+        /// The access token.
+        #[arg(long)]
+        token: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -75,6 +90,24 @@ enum AppCommand {
     },
     /// List apps, one JSON line each (never secrets).
     List,
+    /// Show one app (never its secret).
+    Show {
+        /// The app's AppID.
+        #[arg(long)]
+        app: String,
+    },
+    /// Give an app a new Secret Key and revoke all its tokens; prints the new credentials.
+    RotateSecret {
+        /// The app's AppID.
+        #[arg(long)]
+        app: String,
+    },
+    /// Delete an app with its tokens and its whole face library.
+    Delete {
+        /// The app's AppID.
+        #[arg(long)]
+        app: String,
+    },
     /// Restrict the APIs an app may call (others answer error 6), or allow all again.
     SetPermissions {
         /// The app's AppID.
@@ -127,6 +160,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             serve(config)
         }
         Command::App { command } => app(command, &config),
+        Command::Token {
+            command: TokenCommand::Revoke { token },
+        } => {
+            let revoked = open_library(&config)?.revoke_token(&token)?;
+            println!("{}", serde_json::json!({"revoked": revoked}));
+            if revoked {
+                Ok(())
+            } else {
+                Err(anyhow!("no such token"))
+            }
+        }
     }
 }
 
@@ -153,6 +197,26 @@ fn app(command: AppCommand, config: &Config) -> anyhow::Result<()> {
             for app in library.list_apps()? {
                 println!("{}", serde_json::to_string(&app)?);
             }
+        }
+        AppCommand::Show { app } => {
+            let shown = library
+                .app_by_id(&app)?
+                .ok_or_else(|| anyhow!("no app {app}"))?;
+            println!("{}", serde_json::to_string(&shown)?);
+        }
+        AppCommand::RotateSecret { app } => {
+            let secret_key = library.rotate_secret(&app)?;
+            let shown = library
+                .app_by_id(&app)?
+                .ok_or_else(|| anyhow!("no app {app}"))?;
+            println!(
+                "{}",
+                serde_json::json!({"app_id": shown.app_id, "api_key": shown.api_key, "secret_key": secret_key})
+            );
+        }
+        AppCommand::Delete { app } => {
+            library.delete_app(&app)?;
+            println!("{}", serde_json::json!({"deleted": app}));
         }
         AppCommand::SetPermissions { app, apis, all } => {
             let apis = if all {

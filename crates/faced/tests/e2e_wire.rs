@@ -393,3 +393,59 @@ fn permissions_expired_tokens_and_unknown_users() {
     );
     assert_eq!(code(&answer), 223103, "{answer}");
 }
+
+#[test]
+fn operator_cli_rotates_revokes_shows_and_deletes() {
+    let data = fresh_data_dir("operator");
+    let app = create_app(&data, "operator");
+    let server = start_server(&data, &[]);
+    let d = data.to_str().expect("path");
+    let list = call_on_raw(&server, "faceset/group/getlist");
+    let first = token(&server, &app);
+    let second = token(&server, &app);
+    assert_eq!(code(&list(&first)), 0);
+    // Revoking one token leaves the other.
+    assert!(faced(&["token", "revoke", "--token", &first, "--data", d]).contains("true"));
+    assert_eq!(
+        list(&first),
+        json!({"error_code": 110, "error_msg": "Access token invalid or no longer valid"})
+    );
+    assert_eq!(code(&list(&second)), 0);
+    // `app show` never shows the secret.
+    let shown = faced(&["app", "show", "--app", &app.app_id, "--data", d]);
+    assert!(
+        shown.contains(&app.api_key) && !shown.contains(&app.secret_key),
+        "{shown}"
+    );
+    // Rotating the secret revokes every token and the old secret.
+    let rotated: Value = serde_json::from_str(
+        faced(&["app", "rotate-secret", "--app", &app.app_id, "--data", d]).trim(),
+    )
+    .expect("json");
+    let new_secret = rotated["secret_key"].as_str().expect("secret").to_string();
+    assert_ne!(new_secret, app.secret_key);
+    assert_eq!(code(&list(&second)), 110);
+    let (status, old) = get(&format!(
+        "{}/oauth/2.0/token?grant_type=client_credentials&client_id={}&client_secret={}",
+        server.base, app.api_key, app.secret_key
+    ));
+    assert_eq!(
+        (status, old["error_description"].clone()),
+        (401, json!("Client authentication failed"))
+    );
+    let renewed = App {
+        secret_key: new_secret,
+        ..app.clone()
+    };
+    let third = token(&server, &renewed);
+    assert_eq!(code(&list(&third)), 0);
+    // Deleting the app ends its tokens.
+    faced(&["app", "delete", "--app", &app.app_id, "--data", d]);
+    assert_eq!(code(&list(&third)), 110);
+    assert!(!faced(&["app", "list", "--data", d]).contains(&app.app_id));
+}
+
+/// A caller of one endpoint with a given token (empty body).
+fn call_on_raw<'a>(server: &'a Server, api: &'a str) -> impl Fn(&str) -> Value + 'a {
+    move |token: &str| call_on(server, token, api, json!({}))
+}
