@@ -56,11 +56,32 @@ impl Drop for Server {
 
 /// A fresh, empty data directory with the models linked in.
 pub fn fresh_data_dir(name: &str) -> PathBuf {
+    remove_data_dirs_of_finished_runs();
     let dir = std::env::temp_dir().join(format!("faced-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("data dir");
     std::os::unix::fs::symlink(models_dir(), dir.join("models")).expect("link models");
     dir
+}
+
+/// Data directories outlive their test process (a restart test reuses one across servers), so
+/// each run removes those left by test processes that have ended.
+fn remove_data_dirs_of_finished_runs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("faced-e2e-")
+            .and_then(|rest| rest.rsplit('-').next())
+        else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Runs the `faced` binary with arguments, returning stdout (panics on failure).
