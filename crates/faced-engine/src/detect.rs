@@ -73,6 +73,15 @@ pub enum FaceOrder {
     CentreFirst,
 }
 
+/// How hard the small-face pass looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmallFaces {
+    /// The whole frame in one 640×640 tile: faces down to ~3 % of the longer side.
+    Coarse,
+    /// Also 640×640 tiles of the frame at up to 1280 px: faces down to ~24 px in full HD.
+    All,
+}
+
 /// The loaded detector network.
 pub struct Detector {
     net: Box<dyn Network>,
@@ -107,6 +116,16 @@ impl Detector {
 
     /// Finds every face, strongest first.
     pub fn detect(&self, image: &RgbImage) -> Result<Vec<Detection>, EngineError> {
+        self.detect_with(image, SmallFaces::All)
+    }
+
+    /// Finds faces, with the small-face pass limited to `small` (the fine tiles cost several
+    /// network runs on large frames and only matter when faces under ~40 px are wanted).
+    pub fn detect_with(
+        &self,
+        image: &RgbImage,
+        small: SmallFaces,
+    ) -> Result<Vec<Detection>, EngineError> {
         let (w, h) = image.dimensions();
         let frame = BBox {
             x1: 0.0,
@@ -152,7 +171,7 @@ impl Detector {
             .filter(|d| d.bbox.width() >= 1.0 && d.bbox.height() >= 1.0)
             .collect();
         if w.max(h) >= SMALL_PASS_MIN_SIDE {
-            found.extend(self.small_faces(image)?);
+            found.extend(self.small_faces(image, small)?);
         }
         found.sort_by(|a, b| b.score.total_cmp(&a.score));
         Ok(non_maximum_suppression(found, self.config.nms_iou))
@@ -160,14 +179,18 @@ impl Detector {
 
     /// The second pass: the frame fitted into one 640×640 tile and, when larger, also scaled
     /// to at most 1280 px and cut into overlapping tiles (padded with black).
-    fn small_faces(&self, image: &RgbImage) -> Result<Vec<Detection>, EngineError> {
+    fn small_faces(
+        &self,
+        image: &RgbImage,
+        small: SmallFaces,
+    ) -> Result<Vec<Detection>, EngineError> {
         let (w, h) = image.dimensions();
         let long = w.max(h) as f32;
         // The whole frame in one tile, and (for large frames) tiles at up to 1280 px: together
         // with the first pass they leave no gap between the sizes each one finds.
         let mut scales = vec![(SMALL_SIDE as f32 / long).min(1.0)];
         let fine = (SMALL_PASS_MAX_SIDE as f32 / long).min(1.0);
-        if long * fine > SMALL_SIDE as f32 {
+        if small == SmallFaces::All && long * fine > SMALL_SIDE as f32 {
             scales.push(fine);
         }
         let mut found = Vec::new();

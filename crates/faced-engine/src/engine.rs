@@ -5,7 +5,7 @@ use std::path::Path;
 
 use image::RgbImage;
 
-use crate::detect::{order_faces, Detection, Detector, DetectorConfig, FaceOrder};
+use crate::detect::{order_faces, Detection, Detector, DetectorConfig, FaceOrder, SmallFaces};
 use crate::embed::Embedder;
 use crate::geometry::BBox;
 use crate::landmarks::{FivePoints, HeadPose, Landmarker, Landmarks68};
@@ -75,7 +75,16 @@ impl Engine {
         max_faces: usize,
         order: FaceOrder,
     ) -> Result<Vec<AnalysedFace>, EngineError> {
-        let mut detections = self.detector.detect(image)?;
+        // One face wanted: the largest or most central one is rarely tiny, so the costly fine
+        // tiles only run when several faces are asked for, or when nothing else was found.
+        let mut detections = if max_faces > 1 {
+            self.detector.detect_with(image, SmallFaces::All)?
+        } else {
+            match self.detector.detect_with(image, SmallFaces::Coarse)? {
+                found if found.is_empty() => self.detector.detect_with(image, SmallFaces::All)?,
+                found => found,
+            }
+        };
         order_faces(
             &mut detections,
             |d| d.bbox,
