@@ -449,3 +449,39 @@ fn operator_cli_rotates_revokes_shows_and_deletes() {
 fn call_on_raw<'a>(server: &'a Server, api: &'a str) -> impl Fn(&str) -> Value + 'a {
     move |token: &str| call_on(server, token, api, json!({}))
 }
+
+/// One inference worker and room for one waiting request: a burst of slow detects is partly
+/// refused at once with Baidu's code 4 (two-key envelope), the rest succeed, nothing else.
+#[test]
+fn overload_is_shed_with_code_4() {
+    let data = fresh_data_dir("overload");
+    let app = create_app(&data, "overload");
+    let config = data.join("faced.toml");
+    std::fs::write(&config, "inference_workers = 1\ninference_queue = 1\n").expect("config");
+    let server = start_server(&data, &["--config", config.to_str().expect("path")]);
+    let token = token(&server, &app);
+    let body = with(
+        image("cases/size_1920x1080_couple.jpg"),
+        json!({"max_face_num": 10}),
+    );
+    let answers: Vec<Value> = std::thread::scope(|s| {
+        let calls: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| call_on(&server, &token, "detect", body.clone())))
+            .collect();
+        calls
+            .into_iter()
+            .map(|c| c.join().expect("thread"))
+            .collect()
+    });
+    let shed = answers
+        .iter()
+        .filter(|a| **a == json!({"error_code": 4, "error_msg": "Open api request limit reached"}))
+        .count();
+    let served = answers.iter().filter(|a| code(a) == 0).count();
+    assert_eq!(
+        shed + served,
+        answers.len(),
+        "only successes and code 4: {answers:?}"
+    );
+    assert!(shed >= 1 && served >= 1, "{shed} shed, {served} served");
+}
