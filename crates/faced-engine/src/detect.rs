@@ -177,32 +177,44 @@ impl Detector {
         Ok(non_maximum_suppression(found, self.config.nms_iou))
     }
 
-    /// The second pass: the frame fitted into one 640×640 tile and, when larger, also scaled
-    /// to at most 1280 px and cut into overlapping tiles (padded with black).
+    /// Only the fine tiles of the small-face pass (frames over 640 px scaled to at most
+    /// 1280 px), merged by NMS: what `SmallFaces::All` adds to `SmallFaces::Coarse`, for a
+    /// caller that already ran the coarse passes.
+    pub fn fine_faces(&self, image: &RgbImage) -> Result<Vec<Detection>, EngineError> {
+        let mut found = match fine_scale(image) {
+            Some(scale) => self.faces_at_scale(image, scale)?,
+            None => Vec::new(),
+        };
+        found.sort_by(|a, b| b.score.total_cmp(&a.score));
+        Ok(non_maximum_suppression(found, self.config.nms_iou))
+    }
+
+    /// The second pass: the frame fitted into one 640×640 tile and, for `All`, also the fine
+    /// tiles. Together with the first pass they leave no gap between the sizes each finds.
     fn small_faces(
         &self,
         image: &RgbImage,
         small: SmallFaces,
     ) -> Result<Vec<Detection>, EngineError> {
-        let (w, h) = image.dimensions();
-        let long = w.max(h) as f32;
-        // The whole frame in one tile, and (for large frames) tiles at up to 1280 px: together
-        // with the first pass they leave no gap between the sizes each one finds.
-        let mut scales = vec![(SMALL_SIDE as f32 / long).min(1.0)];
-        let fine = (SMALL_PASS_MAX_SIDE as f32 / long).min(1.0);
-        if small == SmallFaces::All && long * fine > SMALL_SIDE as f32 {
-            scales.push(fine);
+        let long = image.width().max(image.height()) as f32;
+        let mut found = self.faces_at_scale(image, (SMALL_SIDE as f32 / long).min(1.0))?;
+        if let (SmallFaces::All, Some(scale)) = (small, fine_scale(image)) {
+            found.extend(self.faces_at_scale(image, scale)?);
         }
+        Ok(found)
+    }
+
+    /// Small faces of the frame scaled by `scale`, over as many 640×640 tiles as it needs.
+    fn faces_at_scale(&self, image: &RgbImage, scale: f32) -> Result<Vec<Detection>, EngineError> {
+        let (w, h) = image.dimensions();
+        let (sw, sh) = (
+            (w as f32 * scale).ceil() as u32,
+            (h as f32 * scale).ceil() as u32,
+        );
         let mut found = Vec::new();
-        for scale in scales {
-            let (sw, sh) = (
-                (w as f32 * scale).ceil() as u32,
-                (h as f32 * scale).ceil() as u32,
-            );
-            for ty in tile_origins(sh) {
-                for tx in tile_origins(sw) {
-                    found.extend(self.small_faces_in_tile(image, scale, tx as f32, ty as f32)?);
-                }
+        for ty in tile_origins(sh) {
+            for tx in tile_origins(sw) {
+                found.extend(self.small_faces_in_tile(image, scale, tx as f32, ty as f32)?);
             }
         }
         Ok(found)
@@ -272,6 +284,14 @@ impl Detector {
         }
         Ok(found)
     }
+}
+
+/// The scale of the fine tiles (longer side at most 1280 px), or `None` when the frame fits
+/// one tile at that scale (the coarse tile already covers it).
+fn fine_scale(image: &RgbImage) -> Option<f32> {
+    let long = image.width().max(image.height()) as f32;
+    let scale = (SMALL_PASS_MAX_SIDE as f32 / long).min(1.0);
+    (long >= SMALL_PASS_MIN_SIDE as f32 && long * scale > SMALL_SIDE as f32).then_some(scale)
 }
 
 /// Origins of 640-px tiles covering `length` pixels with at least `SMALL_TILE_OVERLAP` overlap,

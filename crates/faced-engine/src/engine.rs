@@ -81,7 +81,7 @@ impl Engine {
             self.detector.detect_with(image, SmallFaces::All)?
         } else {
             match self.detector.detect_with(image, SmallFaces::Coarse)? {
-                found if found.is_empty() => self.detector.detect_with(image, SmallFaces::All)?,
+                found if found.is_empty() => self.detector.fine_faces(image)?,
                 found => found,
             }
         };
