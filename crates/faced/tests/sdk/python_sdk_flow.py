@@ -7,33 +7,12 @@ The SDK hard-codes https://aip.baidubce.com; a deployment points that host name 
 instead, which changes nothing else about what the SDK sends. Exits non-zero on the first
 failed expectation.
 """
-import base64
 import re
 import sys
 
 from aip import AipFace
-from aip import base as aip_base
 
-BAIDU = "https://aip.baidubce.com"
-
-
-def point_sdk_at(base_url):
-    for cls in (AipFace, aip_base.AipBase):
-        for name, value in list(vars(cls).items()):
-            if isinstance(value, str) and value.startswith(BAIDU):
-                setattr(cls, name, base_url + value[len(BAIDU):])
-
-
-def b64(path):
-    with open(path, "rb") as f:
-        return base64.b64encode(f.read()).decode()
-
-
-def expect(condition, what, answer):
-    if not condition:
-        print("FAILED:", what, answer)
-        sys.exit(1)
-    print("ok:", what)
+from sdk_common import b64, expect, point_sdk_at
 
 
 def main():

@@ -6,42 +6,26 @@ The SDK signs its requests instead of using an access token when the token call 
 `brain_all_scope`. We point its token URL at a path that answers an error object, so it signs
 every call, and check that faced verifies those signatures (and refuses a wrong secret with 14).
 """
-import base64
 import sys
 
 from aip import AipFace
 from aip import base as aip_base
 
-BAIDU = "https://aip.baidubce.com"
-
-
-def point_sdk_at(base_url):
-    for cls in (AipFace, aip_base.AipBase):
-        for name, value in list(vars(cls).items()):
-            if isinstance(value, str) and value.startswith(BAIDU):
-                setattr(cls, name, base_url + value[len(BAIDU):])
-    # No token from here: the SDK gets an error object and signs requests instead.
-    aip_base.AipBase._AipBase__accessTokenUrl = base_url + "/oauth/2.0/no-token-here"
-
-
-def expect(condition, what, answer):
-    if not condition:
-        print("FAILED:", what, answer)
-        sys.exit(1)
-    print("ok:", what)
+from sdk_common import b64, expect, point_sdk_at
 
 
 def main():
     base_url, app_id, api_key, secret_key, data = sys.argv[1:6]
     point_sdk_at(base_url)
+    # No token from here: the SDK gets an error object and signs requests instead.
+    aip_base.AipBase._AipBase__accessTokenUrl = base_url + "/oauth/2.0/no-token-here"
     client = AipFace(app_id, api_key, secret_key)
     answer = client.groupAdd("signed_group")
     expect(client._isCloudUser is True, "the SDK signs requests (no token scope)", client._authObj)
     expect(answer.get("error_code") == 0, "groupAdd with a bce-auth-v1 signature", answer)
     answer = client.getGroupList({"start": 0, "length": 10})
     expect(answer.get("error_code") == 0 and "signed_group" in answer["result"]["group_id_list"], "getGroupList signed", answer)
-    with open(data + "/cases/idphoto_358x441.jpg", "rb") as f:
-        photo = base64.b64encode(f.read()).decode()
+    photo = b64(data + "/cases/idphoto_358x441.jpg")
     answer = client.detect(photo, "BASE64", {"max_face_num": "1"})
     expect(answer.get("error_code") == 0 and answer["result"]["face_num"] == 1, "detect signed", answer)
 
