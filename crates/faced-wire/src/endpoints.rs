@@ -147,7 +147,7 @@ async fn handle(
         Api::UserCopy => {
             let user = user_id(&p)?;
             let src = group_id(&p, "src_group_id")?;
-            let dst = group_id_list_param(&p, "dst_group_id")?;
+            let dst = id_list(&p, "dst_group_id", ErrorCode::GroupIdFormatError)?;
             empty(service.user_copy(app_id, &user, &src, dst).await)
         }
         Api::UserDelete => {
@@ -351,16 +351,20 @@ fn group_id(p: &Params, key: &str) -> Result<String, ErrorCode> {
     }
 }
 
-/// A comma-separated list of group ids in one parameter (user/copy's `dst_group_id`): 222006
-/// for any malformed element.
-fn group_id_list_param(p: &Params, key: &str) -> Result<Vec<String>, ErrorCode> {
+/// A comma-separated list of group ids in one parameter, duplicates dropped (first kept);
+/// `bad` when any element is not a valid id.
+fn id_list(p: &Params, key: &str, bad: ErrorCode) -> Result<Vec<String>, ErrorCode> {
     let raw = p.required(key)?;
-    let ids: Vec<String> = raw.split(',').map(|g| g.trim().to_string()).collect();
-    if ids.iter().all(|g| is_valid_id(g)) {
-        Ok(ids)
-    } else {
-        Err(ErrorCode::GroupIdFormatError)
+    let mut ids: Vec<String> = Vec::new();
+    for id in raw.split(',').map(str::trim) {
+        if !is_valid_id(id) {
+            return Err(bad);
+        }
+        if !ids.iter().any(|seen| seen == id) {
+            ids.push(id.to_string());
+        }
     }
+    Ok(ids)
 }
 
 /// A group id that may also be `@ALL` (user/get, user/delete).
@@ -383,17 +387,11 @@ fn user_id(p: &Params) -> Result<String, ErrorCode> {
 }
 
 fn group_list(p: &Params) -> Result<Vec<String>, ErrorCode> {
-    let raw = p.required("group_id_list")?;
-    let groups: Vec<String> = raw.split(',').map(|g| g.trim().to_string()).collect();
-    if groups.iter().any(|g| !is_valid_id(g)) {
-        return Err(ErrorCode::ParamGroupIdListFormatError);
-    }
-    let mut unique = groups;
-    unique.dedup();
-    if unique.len() > MAX_GROUPS_PER_SEARCH {
+    let groups = id_list(p, "group_id_list", ErrorCode::ParamGroupIdListFormatError)?;
+    if groups.len() > MAX_GROUPS_PER_SEARCH {
         return Err(ErrorCode::GroupListTooLarge);
     }
-    Ok(unique)
+    Ok(groups)
 }
 
 fn search_request(p: &Params) -> Result<SearchRequest, ErrorCode> {
