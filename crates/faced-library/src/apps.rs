@@ -267,6 +267,8 @@ impl Library {
             self.index.remove_group(app_id, group);
         }
         crate::db::scrub(&conn);
+        drop(conn);
+        self.forget_usage(app_id)?;
         tracing::info!(app_id, groups = groups.len(), "deleted app");
         Ok(())
     }

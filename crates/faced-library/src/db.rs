@@ -22,8 +22,10 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::LibraryError;
 
 /// The database file's name inside the library directory. One file holds
-/// everything (apps, tokens, groups, users, faces, crops, transient tokens),
-/// so a backup is one file (plus its `-wal` while the server runs).
+/// everything that matters (apps, tokens, quotas, groups, users, faces, crops,
+/// transient tokens), so a backup is one file (plus its `-wal` while the
+/// server runs); only the call counters live apart, in `usage.db` (see
+/// `quotas`).
 pub const DB_FILE_NAME: &str = "faced.db";
 
 /// How long a connection waits for a lock held by another connection before
@@ -147,6 +149,19 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE faces ADD COLUMN meta TEXT;
     ALTER TABLE transient_faces ADD COLUMN meta TEXT;
+    "#,
+    // Version 5: call quotas per app and API (see `quotas`); NULL fields have no limit of
+    // their own. The counters live in `usage.db`.
+    r#"
+    CREATE TABLE quotas (
+        app_id TEXT    NOT NULL REFERENCES apps (app_id) ON DELETE CASCADE,
+        -- an API name such as 'detect' or 'faceset/user/add', or '*' for the app's default
+        api    TEXT    NOT NULL,
+        qps    INTEGER,
+        daily  INTEGER,
+        total  INTEGER,
+        PRIMARY KEY (app_id, api)
+    ) STRICT, WITHOUT ROWID;
     "#,
 ];
 

@@ -93,6 +93,13 @@ pub enum LibraryError {
         /// The unknown app id.
         app_id: String,
     },
+    /// A call quota of the app is spent (Baidu `18` per second, `17` per day, `19` in total);
+    /// the call was not counted.
+    #[error("{kind:?} call quota reached")]
+    QuotaExceeded {
+        /// Which quota.
+        kind: crate::quotas::QuotaKind,
+    },
     /// The embedding was produced by another model than the one the group's
     /// faces come from. Similarities between two models' embeddings mean
     /// nothing, so such a face is neither stored nor compared.

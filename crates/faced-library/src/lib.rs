@@ -1,6 +1,6 @@
 //! `faced-library`: the face library's storage — apps and their credentials,
-//! access tokens, groups, users, registered faces (as embeddings), transient
-//! face_tokens — and the in-memory exact search index.
+//! access tokens, call quotas and usage, groups, users, registered faces (as
+//! embeddings), transient face_tokens — and the in-memory exact search index.
 //!
 //! It knows nothing about images, models or HTTP: the engine turns images
 //! into embeddings, the service applies Baidu's semantics, and this crate
@@ -72,6 +72,7 @@ mod deletion;
 pub mod error;
 pub mod faces;
 mod index;
+pub mod quotas;
 mod sealed;
 pub mod search;
 
@@ -93,6 +94,9 @@ pub use error::LibraryError;
 pub use faces::{
     AddFace, AddMode, FaceRecord, GroupScope, LibraryStats, StoredFace, UserRecord, ALL_GROUPS,
     MAX_FACES_PER_USER,
+};
+pub use quotas::{
+    ApiUsage, QuotaChange, QuotaEntry, QuotaKind, QuotaLimits, EVERY_API, USAGE_FILE_NAME,
 };
 pub use sealed::KEY_FILE_NAME;
 pub use search::{MultiSearchQuery, SearchHit, SearchQuery};
@@ -120,6 +124,8 @@ pub struct Library {
     deleter: Deleter,
     /// Seals Secret Keys at rest (see [`sealed`]).
     sealing: sealed::SealingKey,
+    /// Call counters and per-second windows (see [`quotas`]).
+    meter: quotas::Meter,
 }
 
 impl std::fmt::Debug for Library {
@@ -191,6 +197,7 @@ impl Library {
             index,
             deleter,
             sealing,
+            meter: quotas::Meter::open(dir)?,
         })
     }
 

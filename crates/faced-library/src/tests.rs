@@ -10,6 +10,7 @@ use rusqlite::params;
 use crate::*;
 
 mod admin;
+mod quota;
 mod scale;
 
 /// A unique scratch directory, removed on drop.

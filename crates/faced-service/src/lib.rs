@@ -12,6 +12,7 @@ pub mod auth;
 pub mod image_input;
 pub mod limits;
 pub mod pool;
+pub mod quota;
 pub mod score;
 pub mod url_fetch;
 

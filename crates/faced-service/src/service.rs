@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use faced_engine::decode::{decode, DecodeError};
 use faced_engine::Engine;
 use faced_errors::ErrorCode;
-use faced_library::{Library, LibraryError, StoredFace};
+use faced_library::{Library, LibraryError, QuotaKind, StoredFace};
 use image::RgbImage;
 
 use crate::image_input::{check_face_token, decode_base64_image, ImageRef, ImageType};
@@ -30,6 +30,8 @@ pub struct ServiceConfig {
     pub store_face_crops: bool,
     /// Margin around the face box in stored crops, as a fraction of the box size per side.
     pub face_crop_margin: f32,
+    /// The zone whose midnight starts a new day for daily quotas.
+    pub quota_zone: jiff::tz::TimeZone,
 }
 
 impl Default for ServiceConfig {
@@ -43,6 +45,7 @@ impl Default for ServiceConfig {
             allow_private_urls: false,
             store_face_crops: true,
             face_crop_margin: 0.5,
+            quota_zone: jiff::tz::TimeZone::system(),
         }
     }
 }
@@ -177,6 +180,11 @@ pub(crate) fn library_code(e: LibraryError) -> ErrorCode {
         LibraryError::UserFaceLimit { .. } => ErrorCode::UserFaceLimitExceeded,
         LibraryError::DestGroupNotFound { .. } => ErrorCode::DstGroupNotExist,
         LibraryError::GroupDeleting { .. } => ErrorCode::GroupDeleting,
+        LibraryError::QuotaExceeded { kind } => match kind {
+            QuotaKind::Qps => ErrorCode::QpsLimitReached,
+            QuotaKind::Daily => ErrorCode::DailyRequestLimitReached,
+            QuotaKind::Total => ErrorCode::TotalRequestLimitReached,
+        },
         LibraryError::ModelMismatch { .. } | LibraryError::DimensionMismatch { .. } => {
             tracing::error!(error = %e, "library built by another embedder; run `faced library reembed`");
             ErrorCode::RtseServiceFail

@@ -61,6 +61,17 @@ const APIS: &[(&str, Api)] = &[
     ("faceset/group/getusers", Api::GroupGetusers),
 ];
 
+/// The name of every endpoint, as permissions and quotas spell it.
+pub const API_NAMES: [&str; APIS.len()] = {
+    let mut names = [""; APIS.len()];
+    let mut i = 0;
+    while i < APIS.len() {
+        names[i] = APIS[i].0;
+        i += 1;
+    }
+    names
+};
+
 /// Any path that is not an endpoint: Baidu's `3 Unsupported openapi method`.
 pub async fn unknown_path(State(state): State<AppState>) -> Envelope {
     Envelope::error(
@@ -108,6 +119,7 @@ async fn handle(
         .map(|(_, api)| *api)
         .ok_or(ErrorCode::UnsupportedOpenapiMethod)?;
     let app = authorise(state, credentials, name).await?;
+    state.service.admit(&app, name).await?;
     let bytes = to_bytes(body, MAX_REQUEST_BYTES)
         .await
         .map_err(|_| ErrorCode::ParamImageFormatError)?;

@@ -18,6 +18,7 @@ use axum::routing::{any, post};
 use axum::Router;
 use faced_service::FaceService;
 
+pub use endpoints::API_NAMES;
 pub use envelope::LogIds;
 
 /// Shared state of every handler.

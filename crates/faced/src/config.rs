@@ -23,6 +23,9 @@ pub struct Config {
     pub inference_queue: usize,
     /// Keep a JPEG crop of every registered face, for re-embedding with another pack.
     pub store_face_crops: bool,
+    /// The zone whose midnight resets daily quotas: `local` or an IANA name such as
+    /// `Asia/Shanghai` (`FACED_QUOTA_TIMEZONE`).
+    pub quota_timezone: String,
 }
 
 impl Default for Config {
@@ -35,6 +38,7 @@ impl Default for Config {
             inference_workers: 0,
             inference_queue: 0,
             store_face_crops: true,
+            quota_timezone: "local".into(),
         }
     }
 }
@@ -69,6 +73,9 @@ impl Config {
             config.inference_workers = v
                 .parse()
                 .map_err(|e| anyhow::anyhow!("FACED_INFERENCE_WORKERS={v}: {e}"))?;
+        }
+        if let Ok(v) = std::env::var("FACED_QUOTA_TIMEZONE") {
+            config.quota_timezone = v;
         }
         Ok(config)
     }

