@@ -9,6 +9,8 @@
 //! * `bench` (`src/bin/bench.rs`) measures speed: decoding, detection, embedding, enrolment
 //!   end to end, library writes and exact search over 10k and 100k stored faces. It appends a
 //!   dated section to `docs/BENCHMARKS.md`.
+//! * `loadtest` (`src/bin/loadtest.rs`) starts the release server on loopback, gives an app a
+//!   QPS quota and drives it at ten times that rate: admitted rate, refusals, latency, memory.
 //!
 //! Run them in release mode from the repository root, e.g.
 //! `cargo run --release -p faced-bench --bin eval` and

@@ -19,6 +19,13 @@ pub struct Credentials<'a> {
     pub headers: &'a HeaderMap,
 }
 
+impl Credentials<'_> {
+    /// Whether the caller is identified by a `bce-auth-v1` signature rather than a token.
+    pub fn is_signed(&self) -> bool {
+        access_token(self.uri.query()).is_none() && self.headers.contains_key(header::AUTHORIZATION)
+    }
+}
+
 /// The `access_token` of a query string, cut at the first `?`: the Node SDK appends
 /// `?aipSdk=node` after the token, so the parsed value is `T?aipSdk=node`.
 pub fn access_token(query: Option<&str>) -> Option<String> {

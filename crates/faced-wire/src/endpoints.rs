@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::access::{authorise, Credentials};
 use crate::envelope::Envelope;
 use crate::params::{parse_body, Body, Params};
+use crate::signature::body_matches_content_md5;
 use crate::AppState;
 
 /// The v3 endpoints this server answers.
@@ -123,6 +124,9 @@ async fn handle(
     let bytes = to_bytes(body, MAX_REQUEST_BYTES)
         .await
         .map_err(|_| ErrorCode::ParamImageFormatError)?;
+    if credentials.is_signed() && !body_matches_content_md5(credentials.headers, &bytes) {
+        return Err(ErrorCode::IamCertificationFailed);
+    }
     let body = parse_body(&bytes)?;
     let service = &state.service;
     let app_id = app.app_id.as_str();

@@ -485,3 +485,180 @@ fn overload_is_shed_with_code_4() {
     );
     assert!(shed >= 1 && served >= 1, "{shed} shed, {served} served");
 }
+
+/// Signs a request the way the Java SDK does (spec §3.2): no `access_token`, query
+/// `aipSdk=java`, an empty signed-header list (so the default set — host, content-length,
+/// content-md5, content-type and x-bce-* — is what is signed), `Content-MD5` as lowercase hex,
+/// and a timestamp formatted with a 12-hour clock. The signing is written out here, apart
+/// from the server's verifier, so that a shared mistake cannot hide.
+mod java_signing {
+    use hmac::{Hmac, Mac};
+    use md5::{Digest, Md5};
+    use sha2::Sha256;
+
+    pub fn uri_encode(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+
+    fn hmac_hex(key: &[u8], message: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+        mac.update(message.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// `x-bce-date` as Java's `yyyy-MM-dd'T'hh:mm:ss'Z'` writes it: hours 1–12.
+    pub fn java_date(unix: i64) -> String {
+        let at = time::OffsetDateTime::from_unix_timestamp(unix).expect("time");
+        let hour = match at.hour() % 12 {
+            0 => 12,
+            h => h,
+        };
+        format!(
+            "{:04}-{:02}-{:02}T{hour:02}:{:02}:{:02}Z",
+            at.year(),
+            u8::from(at.month()),
+            at.day(),
+            at.minute(),
+            at.second()
+        )
+    }
+
+    /// The headers to send (besides what the client adds itself) for `body` to `path`.
+    pub fn headers(
+        ak: &str,
+        sk: &str,
+        host: &str,
+        path: &str,
+        body: &str,
+        date: &str,
+    ) -> Vec<(String, String)> {
+        let md5 = hex::encode(Md5::digest(body.as_bytes()));
+        let mut canonical_headers: Vec<String> = [
+            ("host", host.to_string()),
+            ("content-length", body.len().to_string()),
+            ("content-type", "application/json".to_string()),
+            ("content-md5", md5.clone()),
+            ("x-bce-date", date.to_string()),
+        ]
+        .iter()
+        .map(|(k, v)| format!("{}:{}", uri_encode(k), uri_encode(v)))
+        .collect();
+        canonical_headers.sort();
+        let canonical = format!(
+            "POST\n{}\naipSdk=java\n{}",
+            path.split('/')
+                .map(uri_encode)
+                .collect::<Vec<_>>()
+                .join("/"),
+            canonical_headers.join("\n")
+        );
+        let prefix = format!("bce-auth-v1/{ak}/{date}/1800");
+        let signing_key = hmac_hex(sk.as_bytes(), &prefix);
+        let signature = hmac_hex(signing_key.as_bytes(), &canonical);
+        vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("Content-MD5".into(), md5),
+            ("x-bce-date".into(), date.into()),
+            ("Authorization".into(), format!("{prefix}//{signature}")),
+        ]
+    }
+}
+
+#[test]
+fn java_style_signed_requests_are_verified() {
+    let data = fresh_data_dir("java-signing");
+    let app = create_app(&data, "java");
+    let server = start_server(&data, &[]);
+    let host = server.base.trim_start_matches("http://").to_string();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let send = |api: &str, body: &str, date: &str, secret: &str| {
+        let path = format!("/rest/2.0/face/v3/{api}");
+        let mut request = ureq::AgentBuilder::new()
+            .build()
+            .post(&format!("{}{path}?aipSdk=java", server.base));
+        for (k, v) in java_signing::headers(&app.api_key, secret, &host, &path, body, date) {
+            request = request.set(&k, &v);
+        }
+        let text = match request.send_string(body) {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r.into_string().expect("body"),
+            Err(e) => panic!("transport: {e}"),
+        };
+        serde_json::from_str::<Value>(&text).expect("json")
+    };
+    let iam = json!({"error_code": 14, "error_msg": "IAM Certification failed"});
+    // Signed now, with the Java clock (12 h early in the afternoon): admitted, and the call
+    // acts on the app the key belongs to.
+    let date = java_signing::java_date(now);
+    let added = send(
+        "faceset/group/add",
+        r#"{"group_id":"java_g"}"#,
+        &date,
+        &app.secret_key,
+    );
+    assert_eq!(code(&added), 0, "{added}");
+    let listed = send("faceset/group/getlist", "{}", &date, &app.secret_key);
+    assert_eq!(
+        listed["result"]["group_id_list"],
+        json!(["java_g"]),
+        "{listed}"
+    );
+    // Half a day early is the Java quirk and passes; thirteen hours is not.
+    let early = java_signing::java_date(now - 12 * 3600 + 60);
+    assert_eq!(
+        code(&send(
+            "faceset/group/getlist",
+            "{}",
+            &early,
+            &app.secret_key
+        )),
+        0
+    );
+    let stale = time::OffsetDateTime::from_unix_timestamp(now - 13 * 3600 - 1800)
+        .expect("time")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
+    let stale = format!("{}Z", &stale[..19]);
+    assert_eq!(
+        send("faceset/group/getlist", "{}", &stale, &app.secret_key),
+        iam
+    );
+    // The wrong secret, or a body other than the one whose MD5 was signed, is refused.
+    assert_eq!(
+        send("faceset/group/getlist", "{}", &date, "not-the-secret"),
+        iam
+    );
+    let path = "/rest/2.0/face/v3/faceset/group/add";
+    let signed_body = r#"{"group_id":"java_h"}"#;
+    let mut forged = ureq::AgentBuilder::new()
+        .build()
+        .post(&format!("{}{path}?aipSdk=java", server.base));
+    for (k, v) in java_signing::headers(
+        &app.api_key,
+        &app.secret_key,
+        &host,
+        path,
+        signed_body,
+        &date,
+    ) {
+        forged = forged.set(&k, &v);
+    }
+    // Same length, so Content-Length (which is signed) still matches.
+    let text = match forged.send_string(r#"{"group_id":"java_x"}"#) {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r.into_string().expect("body"),
+        Err(e) => panic!("transport: {e}"),
+    };
+    assert_eq!(serde_json::from_str::<Value>(&text).expect("json"), iam);
+    let listed = send("faceset/group/getlist", "{}", &date, &app.secret_key);
+    assert_eq!(
+        listed["result"]["group_id_list"],
+        json!(["java_g"]),
+        "{listed}"
+    );
+}
