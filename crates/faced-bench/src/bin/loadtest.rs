@@ -133,8 +133,9 @@ fn start_server(faced: &Path, data: &Path) -> Result<Server> {
     let mut base = None;
     for line in lines.by_ref() {
         let line = line?;
-        if let Some(at) = line.find("faced ready on ") {
-            base = Some(line[at + "faced ready on ".len()..].trim().to_owned());
+        if let Some(rest) = line.split("faced ready on http://").nth(1) {
+            let address = rest.split_whitespace().next().unwrap_or_default();
+            base = Some(format!("http://{address}"));
             break;
         }
     }
