@@ -74,10 +74,10 @@ pub const BLUR_SHARP: f32 = 0.30;
 pub const BLUR_BLURRED: f32 = 0.80;
 
 /// RMS z-score at which a region's occlusion is 0.5.
-pub const OCCLUSION_MID: f32 = 4.0;
+pub const OCCLUSION_MID: f32 = 3.5;
 
 /// Width of the logistic curve from RMS z-score to occlusion.
-pub const OCCLUSION_SCALE: f32 = 0.7;
+pub const OCCLUSION_SCALE: f32 = 0.6;
 
 /// How far (as a fraction of the box size) a landmark may fall outside the image before the
 /// face counts as incomplete.
@@ -197,46 +197,46 @@ impl RegionFeatures {
 /// fourth row of `faces/labels.csv`); see `docs/ATTRIBUTES.md`.
 pub const REGION_STATS: [[(f32, f32); 4]; 7] = [
     [
-        (-0.279, 0.167),
-        (4.884, 3.827),
-        (-6.175, 4.164),
-        (0.441, 0.274),
+        (-0.283, 0.162),
+        (4.789, 3.796),
+        (-6.106, 4.190),
+        (0.433, 0.273),
     ], // left_eye
     [
-        (-0.277, 0.173),
-        (4.473, 3.891),
-        (-6.177, 3.591),
-        (0.455, 0.246),
+        (-0.284, 0.174),
+        (4.420, 3.964),
+        (-6.112, 3.682),
+        (0.446, 0.251),
     ], // right_eye
     [
-        (0.000, 0.054),
-        (0.124, 1.104),
-        (0.000, 1.231),
+        (0.000, 0.057),
+        (0.053, 1.081),
+        (0.015, 1.238),
         (0.000, 0.000),
     ], // nose
     [
-        (-0.135, 0.090),
-        (3.034, 2.585),
-        (-0.346, 3.067),
-        (0.202, 0.207),
+        (-0.153, 0.103),
+        (3.282, 2.777),
+        (-0.241, 3.273),
+        (0.245, 0.220),
     ], // mouth
     [
-        (0.000, 0.069),
-        (-0.329, 1.313),
-        (0.000, 1.457),
-        (-0.401, 0.251),
+        (0.000, 0.067),
+        (-0.350, 1.258),
+        (0.000, 1.419),
+        (-0.410, 0.248),
     ], // left_cheek
     [
-        (0.000, 0.074),
-        (-0.039, 1.628),
-        (0.000, 1.491),
-        (-0.413, 0.281),
+        (0.000, 0.077),
+        (-0.047, 1.627),
+        (0.000, 1.364),
+        (-0.419, 0.276),
     ], // right_cheek
     [
-        (-0.002, 0.052),
-        (1.081, 1.603),
-        (-0.389, 2.084),
-        (-0.445, 0.248),
+        (0.000, 0.075),
+        (1.449, 2.148),
+        (-0.648, 2.550),
+        (-0.464, 0.292),
     ], // chin_contour
 ];
 
@@ -517,7 +517,7 @@ impl Canvas {
         let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
         let mouth = {
             let b = bbox_of(48..=59);
-            let (pw, ph) = (0.12 * b.width(), 0.25 * b.height().max(4.0));
+            let (pw, ph) = (0.12 * b.width(), 0.15 * b.height().max(4.0));
             BBox {
                 x1: b.x1 - pw,
                 y1: b.y1 - ph,
@@ -544,11 +544,15 @@ impl Canvas {
             x2: lerp(p[14].x, p[35].x, 0.2),
             y2: p[54].y,
         };
+        // The chin is placed by the alignment alone (the average chin of the canvas, from
+        // [`CANONICAL_OUTLINE`]), not by the lip and jaw points: those follow whatever covers
+        // the mouth, and an occluded mouth would then spill into the chin.
+        let chin_tip = CANONICAL_OUTLINE[2];
         let chin = BBox {
-            x1: lerp(p[6].x, p[8].x, 0.3),
-            y1: p[57].y + 2.0,
-            x2: lerp(p[10].x, p[8].x, 0.3),
-            y2: p[8].y - 1.0,
+            x1: chin_tip.x - 12.0,
+            y1: chin_tip.y - 14.0,
+            x2: chin_tip.x + 12.0,
+            y2: chin_tip.y - 2.0,
         };
         [
             eye(42..=47),
