@@ -40,7 +40,7 @@
 //!   [`OCCLUSION_SCALE`]). A dark, grey, flat or strongly coloured patch moves brightness,
 //!   chroma or texture far from normal; a patch that looks like the skin it covers (same
 //!   colour, same smoothness, e.g. a skin-coloured occluder on a cheek) does not, and is not
-//!   seen. Beards, dark glasses and hard shadows *are* seen as occlusion, as Baidu's would.
+//!   seen. Beards, dark glasses and hard shadows *are* scored as occlusion.
 //!
 //! Sides follow Baidu's convention: `left` is the **subject's** left, which is the image's
 //! right in an unmirrored photo (iBUG points 42–47 are the subject's left eye).

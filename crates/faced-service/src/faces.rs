@@ -254,7 +254,9 @@ struct EmbeddedFace {
 }
 
 impl FaceService {
-    /// Baidu `detect`: every face (up to `max_faces`) with token, box, probability and pose.
+    /// Baidu `detect`: every face (up to `max_faces`) with token, box, probability and pose,
+    /// and `quality` when asked; faces failing `quality_control` are dropped. The quality is
+    /// measured only when the field or a control asks for it.
     pub async fn detect(
         &self,
         app_id: &str,
