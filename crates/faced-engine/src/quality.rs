@@ -263,10 +263,12 @@ pub fn assess(image: &RgbImage, face: &AnalysedFace) -> Quality {
         })),
         None => Occlusion([1.0; 7]),
     };
+    // Non-finite values (degenerate points) report the worst, never NaN.
+    let finite_or = |v: f32, worst: f32| if v.is_finite() { v } else { worst };
     Quality {
         occlusion,
-        blur: canvas.blur(),
-        illumination: canvas.illumination(),
+        blur: finite_or(canvas.blur(), 1.0),
+        illumination: finite_or(canvas.illumination(), 0.0),
         complete,
     }
 }
@@ -365,6 +367,9 @@ pub fn canvas_transform(face: &AnalysedFace) -> Option<Affine> {
 
 impl Canvas {
     fn of(image: &RgbImage, face: &AnalysedFace) -> Option<Canvas> {
+        if face.landmarks.0.len() < 68 || image.width() == 0 || image.height() == 0 {
+            return None;
+        }
         let to_canvas = canvas_transform(face)?;
         let back = to_canvas.inverse()?;
         let side = CANVAS_SIDE;
@@ -652,5 +657,61 @@ fn median(values: &mut [f32]) -> f32 {
         values[n / 2]
     } else {
         (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Detection;
+    use crate::landmarks::{FivePoints, HeadPose, Landmarks68};
+
+    fn face(points: Vec<Point>, five: [Point; 5]) -> AnalysedFace {
+        AnalysedFace {
+            detection: Detection {
+                bbox: BBox {
+                    x1: 10.0,
+                    y1: 10.0,
+                    x2: 50.0,
+                    y2: 50.0,
+                },
+                score: 0.9,
+            },
+            landmarks: Landmarks68(points),
+            five: FivePoints(five),
+            pose: HeadPose::default(),
+        }
+    }
+
+    #[test]
+    fn degenerate_faces_report_the_worst_without_panicking() {
+        let image = RgbImage::new(64, 64);
+        let collapsed = face(vec![Point::default(); 68], [Point::default(); 5]);
+        let q = assess(&image, &collapsed);
+        assert_eq!(q.blur, 1.0);
+        assert_eq!(q.occlusion.0, [1.0; 7]);
+        let short = face(vec![Point::new(30.0, 30.0); 3], ARCFACE_TEMPLATE);
+        assert_eq!(assess(&image, &short).occlusion.0, [1.0; 7]);
+        let nan = face(
+            vec![Point::new(f32::NAN, 1.0); 68],
+            [Point::new(f32::NAN, 1.0); 5],
+        );
+        let q = assess(&image, &nan);
+        assert!(q.blur.is_finite() && q.illumination.is_finite() && !q.complete);
+        assert!(q.occlusion.0.iter().all(|v| (0.0..=1.0).contains(v)));
+    }
+
+    #[test]
+    fn a_flat_image_is_dark_and_blurred() {
+        let image = RgbImage::from_pixel(120, 120, image::Rgb([30, 30, 30]));
+        let five: [Point; 5] = ARCFACE_TEMPLATE;
+        let mut points = vec![Point::new(56.0, 70.0); 68];
+        for (i, p) in points.iter_mut().enumerate() {
+            p.x += (i % 17) as f32 * 2.0 - 16.0;
+            p.y += (i / 17) as f32 * 8.0 - 12.0;
+        }
+        let q = assess(&image, &face(points, five));
+        assert!((q.illumination - 30.0).abs() < 0.5, "{}", q.illumination);
+        assert_eq!(q.blur, 1.0, "no variation at all reads as fully blurred");
     }
 }

@@ -153,7 +153,7 @@ fn each_failing_check_answers_its_code() {
         ]),
     );
     assert_eq!(code(&m), 223114, "{m}");
-    // LOW tolerates more blur than NORMAL; NONE checks nothing.
+    // NONE (the default) checks nothing.
     let m = call(
         "match",
         json!([
