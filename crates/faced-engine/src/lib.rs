@@ -2,8 +2,10 @@
 //!
 //! It decodes an image under strict limits ([`decode`]), finds faces ([`detect`]), places
 //! landmarks ([`landmarks`]), aligns each face to a canonical crop ([`geometry`]) and turns it
-//! into an identity embedding ([`embed`]). The models come from a [`pack::ModelPack`] and run
-//! in-process on a small [`backend::Network`] abstraction (tract today).
+//! into an identity embedding ([`embed`]); on request it also measures the face's quality
+//! ([`quality`]: illumination, blur, completeness, occlusion per region). The models come
+//! from a [`pack::ModelPack`] and run in-process on a small [`backend::Network`] abstraction
+//! (tract today).
 //!
 //! The engine is pure computation: it knows nothing of HTTP, SQL, apps or Baidu error codes.
 //! The service layer maps [`EngineError`] and [`decode::DecodeError`] to the wire's codes.
@@ -15,6 +17,7 @@ pub mod embed;
 pub mod geometry;
 pub mod landmarks;
 pub mod pack;
+pub mod quality;
 
 mod engine;
 mod error;

@@ -10,6 +10,7 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::controls::{check_quality, ControlLevel, QualityJson};
 use crate::image_input::ImageRef;
 use crate::limits::TRANSIENT_FACE_TOKEN_SECS;
 use crate::service::{unix_now, FaceService, Probe};
@@ -60,6 +61,9 @@ pub struct FaceJson {
     pub face_probability: f32,
     /// Head pose.
     pub angle: Angle,
+    /// Occlusion, blur, illumination and completeness (with `face_field=quality`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quality: Option<QualityJson>,
     /// Eye, eye, nose tip, mouth centre (with `face_field=landmark`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub landmark: Option<Vec<XY>>,
@@ -70,6 +74,9 @@ pub struct FaceJson {
 pub struct FaceFields {
     /// Return the 4-point `landmark`.
     pub landmark: bool,
+    /// Return the `quality` object (measured only when asked for or when a quality control
+    /// needs it).
+    pub quality: bool,
 }
 
 /// A parsed detect request.
@@ -83,6 +90,8 @@ pub struct DetectRequest {
     pub order: FaceOrder,
     /// Optional fields asked for.
     pub fields: FaceFields,
+    /// Faces failing this level are dropped from the list.
+    pub quality_control: ControlLevel,
 }
 
 /// Detect's result.
@@ -101,6 +110,8 @@ pub struct MatchImage {
     pub image: ImageRef,
     /// Which face when several.
     pub order: FaceOrder,
+    /// The face must pass this level, else the failing check's code.
+    pub quality_control: ControlLevel,
 }
 
 /// A `{face_token}` entry of match's result.
@@ -134,6 +145,8 @@ pub struct SearchRequest {
     pub match_threshold: f32,
     /// Which probe face when several.
     pub order: FaceOrder,
+    /// The probe must pass this level, else the failing check's code.
+    pub quality_control: ControlLevel,
 }
 
 /// One user found by search.
@@ -173,6 +186,8 @@ pub struct AddUserRequest {
     pub mode: AddMode,
     /// Which face when several.
     pub order: FaceOrder,
+    /// The face must pass this level to be registered, else the failing check's code.
+    pub quality_control: ControlLevel,
 }
 
 /// user/add's result.
@@ -206,6 +221,8 @@ pub struct MultiSearchRequest {
     pub max_users: usize,
     /// Minimum score returned.
     pub match_threshold: f32,
+    /// Faces failing this level are left out.
+    pub quality_control: ControlLevel,
 }
 
 /// One face of a multi-search result.
@@ -237,30 +254,45 @@ struct EmbeddedFace {
 }
 
 impl FaceService {
-    /// Baidu `detect`: every face (up to `max_faces`) with token, box, probability and pose.
+    /// Baidu `detect`: every face (up to `max_faces`) with token, box, probability and pose,
+    /// and `quality` when asked; faces failing `quality_control` are dropped. The quality is
+    /// measured only when the field or a control asks for it.
     pub async fn detect(
         &self,
         app_id: &str,
         req: DetectRequest,
     ) -> Result<DetectResult, ErrorCode> {
+        let level = req.quality_control;
         let (bytes, image) = match self.load(app_id, &req.image).await? {
             Probe::Picture { bytes, image } => (bytes, image),
             Probe::Stored(stored) => {
                 let seen = FaceSummary::of_stored(&stored)?;
-                let face_list = vec![face_json(&stored.face_token, &seen, req.fields)];
+                let face_list = match judge(level, &seen) {
+                    Ok(()) => vec![face_json(&stored.face_token, &seen, req.fields)],
+                    Err(ErrorCode::QualityControlError) => {
+                        return Err(ErrorCode::QualityControlError)
+                    }
+                    Err(_) => Vec::new(),
+                };
                 return Ok(DetectResult {
-                    face_num: 1,
+                    face_num: face_list.len(),
                     face_list,
                 });
             }
         };
         let (max, order) = (req.max_faces, req.order);
+        let with_quality = req.fields.quality || level != ControlLevel::None;
         let faces = self
-            .infer(move |engine| embed_faces(engine, &bytes, &image, max, order))
+            .infer(move |engine| embed_faces(engine, &bytes, &image, max, order, with_quality))
             .await?;
         if faces.is_empty() {
             return Err(ErrorCode::PicNotHasFace);
         }
+        // Baidu drops the faces that fail the control; none left is an empty list.
+        let faces: Vec<EmbeddedFace> = faces
+            .into_iter()
+            .filter(|f| judge(level, &f.summary).is_ok())
+            .collect();
         self.remember(app_id, &faces).await?;
         let face_list: Vec<FaceJson> = faces
             .iter()
@@ -280,8 +312,8 @@ impl FaceService {
     ) -> Result<MatchResult, ErrorCode> {
         let [a, b] = images;
         let (a, b) = tokio::try_join!(
-            self.probe_embedding(app_id, &a.image, a.order),
-            self.probe_embedding(app_id, &b.image, b.order)
+            self.probe_embedding(app_id, &a.image, a.order, a.quality_control),
+            self.probe_embedding(app_id, &b.image, b.order, b.quality_control)
         )?;
         let cosine = faced_engine::embed::cosine(&a.1, &b.1);
         Ok(MatchResult {
@@ -305,7 +337,9 @@ impl FaceService {
                 return Err(ErrorCode::GroupNotExist);
             }
         }
-        let (face_token, embedding) = self.probe_embedding(app_id, &req.image, req.order).await?;
+        let (face_token, embedding) = self
+            .probe_embedding(app_id, &req.image, req.order, req.quality_control)
+            .await?;
         let query = SearchQuery {
             app_id: app_id.to_string(),
             group_ids: req.group_ids.clone(),
@@ -344,6 +378,7 @@ impl FaceService {
             Probe::Picture { bytes, image } => (bytes, image),
             Probe::Stored(stored) => {
                 let seen = FaceSummary::of_stored(&stored)?;
+                judge(req.quality_control, &seen)?;
                 let face = (stored.face_token, stored.embedding, seen);
                 return self.register(app_id, &req, how, face, None).await;
             }
@@ -353,7 +388,9 @@ impl FaceService {
         let for_work = image.clone();
         let (face, crop) = self
             .infer(move |engine| {
-                let face = embed_faces(engine, &bytes, &for_work, 1, order)?
+                // Registered faces always carry their quality, so that their face_token can
+                // stand in for the photo under a quality control later.
+                let face = embed_faces(engine, &bytes, &for_work, 1, order, true)?
                     .into_iter()
                     .next();
                 let crop = match (&face, crops) {
@@ -366,6 +403,7 @@ impl FaceService {
             })
             .await?;
         let face = face.ok_or(ErrorCode::PicNotHasFace)?;
+        judge(req.quality_control, &face.summary)?;
         let face = (face.face_token, face.embedding, face.summary);
         self.register(app_id, &req, how, face, crop).await
     }
@@ -391,18 +429,34 @@ impl FaceService {
         req: MultiSearchRequest,
     ) -> Result<MultiSearchResult, ErrorCode> {
         self.check_groups(app_id, &req.group_ids).await?;
+        let level = req.quality_control;
         let faces: Vec<(String, Vec<f32>, FaceSummary)> =
             match self.load(app_id, &req.image).await? {
                 Probe::Stored(stored) => {
                     let seen = FaceSummary::of_stored(&stored)?;
+                    judge(level, &seen)?;
                     vec![(stored.face_token, stored.embedding, seen)]
                 }
                 Probe::Picture { bytes, image } => {
                     let max = req.max_faces;
                     let order = FaceOrder::LargestFirst;
+                    let with_quality = level != ControlLevel::None;
                     let found = self
-                        .infer(move |engine| embed_faces(engine, &bytes, &image, max, order))
+                        .infer(move |engine| {
+                            embed_faces(engine, &bytes, &image, max, order, with_quality)
+                        })
                         .await?;
+                    // Faces failing the control are left out; when none passes, the
+                    // largest face's failure is the answer (it says why nothing was searched).
+                    if let Some(first) = found.first() {
+                        if !found.iter().any(|f| judge(level, &f.summary).is_ok()) {
+                            judge(level, &first.summary)?;
+                        }
+                    }
+                    let found: Vec<EmbeddedFace> = found
+                        .into_iter()
+                        .filter(|f| judge(level, &f.summary).is_ok())
+                        .collect();
                     self.remember(app_id, &found).await?;
                     found
                         .into_iter()
@@ -503,13 +557,24 @@ impl FaceService {
         app_id: &str,
         image: &ImageRef,
         order: FaceOrder,
+        level: ControlLevel,
     ) -> Result<(String, Vec<f32>), ErrorCode> {
         match self.load(app_id, image).await? {
-            Probe::Stored(stored) => Ok((stored.face_token, stored.embedding)),
+            Probe::Stored(stored) => {
+                if level != ControlLevel::None {
+                    judge(level, &FaceSummary::of_stored(&stored)?)?;
+                }
+                Ok((stored.face_token, stored.embedding))
+            }
             Probe::Picture { bytes, image } => {
+                let with_quality = level != ControlLevel::None;
                 let faces = self
-                    .infer(move |engine| embed_faces(engine, &bytes, &image, 1, order))
+                    .infer(move |engine| {
+                        embed_faces(engine, &bytes, &image, 1, order, with_quality)
+                    })
                     .await?;
+                let face = faces.first().ok_or(ErrorCode::PicNotHasFace)?;
+                judge(level, &face.summary)?;
                 self.remember(app_id, &faces).await?;
                 let face = faces.into_iter().next().ok_or(ErrorCode::PicNotHasFace)?;
                 Ok((face.face_token, face.embedding))
@@ -549,6 +614,7 @@ fn embed_faces(
     image: &Arc<RgbImage>,
     max: usize,
     order: FaceOrder,
+    with_quality: bool,
 ) -> Result<Vec<EmbeddedFace>, ErrorCode> {
     let engine_fault = |e: faced_engine::EngineError| {
         tracing::error!(error = %e, "engine fault");
@@ -560,7 +626,12 @@ fn embed_faces(
         .map(|face| {
             let embedding = engine.embed(image, &face).map_err(engine_fault)?;
             let face_token = face_token_of(bytes, &face);
-            let summary = FaceSummary::of(&face);
+            let mut summary = FaceSummary::of(&face);
+            if with_quality {
+                summary.quality = Some(QualityJson::of(&faced_engine::quality::assess(
+                    image, &face,
+                )));
+            }
             Ok(EmbeddedFace {
                 summary,
                 face,
@@ -599,7 +670,23 @@ fn face_json(face_token: &str, seen: &FaceSummary, fields: FaceFields) -> FaceJs
         location: seen.location,
         face_probability: seen.face_probability,
         angle: seen.angle,
+        quality: if fields.quality { seen.quality } else { None },
         landmark: fields.landmark.then(|| seen.landmark.clone()),
+    }
+}
+
+/// Whether a face passes the quality control `level`: the failing check's code, or 223118
+/// (`quality control error`) when a control is asked of a stored face whose quality was never
+/// measured (a face_token from a request that neither asked for `quality` nor set a control:
+/// without the photo it cannot be measured now, and letting it through unchecked would
+/// silently void the control).
+fn judge(level: ControlLevel, seen: &FaceSummary) -> Result<(), ErrorCode> {
+    if level == ControlLevel::None {
+        return Ok(());
+    }
+    match &seen.quality {
+        Some(q) => check_quality(level, q),
+        None => Err(ErrorCode::QualityControlError),
     }
 }
 
@@ -612,6 +699,10 @@ struct FaceSummary {
     angle: Angle,
     /// Eye, eye, nose tip, mouth centre.
     landmark: Vec<XY>,
+    /// The quality, when it was measured (asked for, a control was set, or the face was
+    /// registered); absent in metas written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    quality: Option<QualityJson>,
 }
 
 impl FaceSummary {
@@ -633,6 +724,7 @@ impl FaceSummary {
                 xy(nose.x, nose.y),
                 xy((ml.x + mr.x) / 2.0, (ml.y + mr.y) / 2.0),
             ],
+            quality: None,
         }
     }
 

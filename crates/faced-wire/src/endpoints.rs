@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::IntoResponse;
 use faced_errors::ErrorCode;
+use faced_service::controls::ControlLevel;
 use faced_service::image_input::{ImageRef, ImageType};
 use faced_service::limits::{
     self, is_valid_id, MAX_GROUPS_PER_SEARCH, MAX_REQUEST_BYTES, MAX_USER_INFO_BYTES,
@@ -245,22 +246,27 @@ const MATCH_FACE_TYPES: &[(&str, ())] = &[
     ("INFRARED", ()),
     ("HYBRID", ()),
 ];
-const LEVELS: &[(&str, ())] = &[("NONE", ()), ("LOW", ()), ("NORMAL", ()), ("HIGH", ())];
+const LEVELS: &[(&str, ControlLevel)] = &ControlLevel::ALL;
 
-fn controls(p: &Params) -> Result<(), ErrorCode> {
-    p.choice(
-        "quality_control",
-        (),
-        LEVELS,
-        ErrorCode::ParamQualityControlFormatError,
-    )?;
+/// `quality_control` (returned) and `liveness_control` (validated only, not yet enforced).
+fn controls(p: &Params) -> Result<ControlLevel, ErrorCode> {
+    let quality = quality_control(p)?;
     p.choice(
         "liveness_control",
-        (),
+        ControlLevel::None,
         LEVELS,
         ErrorCode::ParamLivenessControlFormatError,
     )?;
-    Ok(())
+    Ok(quality)
+}
+
+fn quality_control(p: &Params) -> Result<ControlLevel, ErrorCode> {
+    p.choice(
+        "quality_control",
+        ControlLevel::None,
+        LEVELS,
+        ErrorCode::ParamQualityControlFormatError,
+    )
 }
 
 /// The `face_field` names of Baidu's detect (current and legacy spellings).
@@ -298,8 +304,10 @@ fn face_fields(p: &Params) -> Result<FaceFields, ErrorCode> {
         if !KNOWN_FACE_FIELDS.contains(&name) {
             return Err(ErrorCode::ParamFaceFieldFormatError);
         }
-        if name == "landmark" {
-            fields.landmark = true;
+        match name {
+            "landmark" => fields.landmark = true,
+            "quality" => fields.quality = true,
+            _ => {}
         }
     }
     Ok(fields)
@@ -320,17 +328,15 @@ fn detect_request(p: &Params) -> Result<DetectRequest, ErrorCode> {
         FACE_TYPES,
         ErrorCode::ParamFaceTypeFormatError,
     )?;
-    p.choice(
-        "liveness_control",
-        (),
-        LEVELS,
-        ErrorCode::ParamLivenessControlFormatError,
-    )?;
+    // Detect's documented parameters do not list quality_control, but Baidu's detect drops
+    // faces failing a control, so it is honoured here like multi-search's.
+    let quality_control = controls(p)?;
     Ok(DetectRequest {
         image,
         max_faces: max_faces as usize,
         order: face_order(p),
         fields,
+        quality_control,
     })
 }
 
@@ -349,10 +355,11 @@ fn match_images(body: Body) -> Result<[MatchImage; 2], ErrorCode> {
             MATCH_FACE_TYPES,
             ErrorCode::ParamFaceTypeFormatError,
         )?;
-        controls(p)?;
+        let quality_control = controls(p)?;
         Ok(MatchImage {
             image,
             order: face_order(p),
+            quality_control,
         })
     };
     Ok([side(&a)?, side(&b)?])
@@ -413,7 +420,7 @@ fn group_list(p: &Params) -> Result<Vec<String>, ErrorCode> {
 fn search_request(p: &Params) -> Result<SearchRequest, ErrorCode> {
     let image = image(p)?;
     let group_ids = group_list(p)?;
-    controls(p)?;
+    let quality_control = controls(p)?;
     let user_id = match p.optional("user_id") {
         Some(id) if is_valid_id(&id) => Some(id),
         Some(_) => return Err(ErrorCode::ParamUserIdFormatError),
@@ -438,13 +445,14 @@ fn search_request(p: &Params) -> Result<SearchRequest, ErrorCode> {
         max_users: max_users as usize,
         match_threshold: match_threshold as f32,
         order: face_order(p),
+        quality_control,
     })
 }
 
 fn multi_search_request(p: &Params) -> Result<MultiSearchRequest, ErrorCode> {
     let image = image(p)?;
     let group_ids = group_list(p)?;
-    controls(p)?;
+    let quality_control = controls(p)?;
     let max_faces = p.uint(
         "max_face_num",
         1,
@@ -469,6 +477,7 @@ fn multi_search_request(p: &Params) -> Result<MultiSearchRequest, ErrorCode> {
         max_faces: max_faces as usize,
         max_users: max_users as usize,
         match_threshold: match_threshold as f32,
+        quality_control,
     })
 }
 
@@ -483,7 +492,7 @@ fn add_user_request(p: &Params) -> Result<AddUserRequest, ErrorCode> {
     {
         return Err(ErrorCode::UserInfoFormatError);
     }
-    controls(p)?;
+    let quality_control = controls(p)?;
     // `REPLACE` replaces the user's faces; anything else appends (Baidu's default).
     let mode = match p.optional("action_type").as_deref().map(str::trim) {
         Some("REPLACE") => AddMode::Replace,
@@ -496,6 +505,7 @@ fn add_user_request(p: &Params) -> Result<AddUserRequest, ErrorCode> {
         user_info,
         mode,
         order: face_order(p),
+        quality_control,
     })
 }
 
