@@ -47,7 +47,7 @@ impl Engine {
         let path = |role| {
             pack.path_of(models_dir, role)
                 .ok_or_else(|| EngineError::MissingModel {
-                    path: pack.folder(models_dir),
+                    path: models_dir.join(format!("{}: no {role:?} model", pack.id)),
                 })
         };
         Ok(Self {

