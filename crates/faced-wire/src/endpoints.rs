@@ -120,11 +120,13 @@ async fn handle(
         .find(|(path, _)| *path == name)
         .map(|(_, api)| *api)
         .ok_or(ErrorCode::UnsupportedOpenapiMethod)?;
+    // The body is read before any refusal so that a refused client's connection stays usable:
+    // answering while it is still sending would make the server drop the connection under it.
+    // Its size error still ranks after credentials and quotas, as at Baidu's gateway.
+    let bytes = to_bytes(body, MAX_REQUEST_BYTES).await;
     let app = authorise(state, credentials, name).await?;
     state.service.admit(&app, name).await?;
-    let bytes = to_bytes(body, MAX_REQUEST_BYTES)
-        .await
-        .map_err(|_| ErrorCode::ParamImageFormatError)?;
+    let bytes = bytes.map_err(|_| ErrorCode::ParamImageFormatError)?;
     if credentials.is_signed() && !body_matches_content_md5(credentials.headers, &bytes) {
         return Err(ErrorCode::IamCertificationFailed);
     }

@@ -155,6 +155,8 @@ struct Outcome {
     status: u16,
     /// The `error_code` of the body, when it was JSON with one.
     code: Option<i64>,
+    /// For a transport error: its kind, to tell resets from timeouts.
+    error: Option<String>,
     /// For a refusal: whether the body is exactly `{"error_code", "error_msg"}` with Baidu's
     /// message for the code.
     well_formed: bool,
@@ -165,9 +167,9 @@ fn classify(
     started: Instant,
     response: Result<ureq::Response, ureq::Error>,
 ) -> Outcome {
-    let response = match response {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => Some(r),
-        Err(_) => None,
+    let (response, error) = match response {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => (Some(r), None),
+        Err(ureq::Error::Transport(t)) => (None, Some(format!("{:?}", t.kind()))),
     };
     let status = response.as_ref().map_or(0, |r| r.status());
     let body: Option<Value> = response
@@ -189,6 +191,7 @@ fn classify(
         latency,
         status,
         code,
+        error,
         well_formed,
     }
 }
@@ -381,7 +384,7 @@ fn report(
     let mut codes: BTreeMap<String, usize> = BTreeMap::new();
     for o in outcomes {
         let key = match (o.status, o.code) {
-            (0, _) => "transport error".to_owned(),
+            (0, _) => format!("transport error {}", o.error.as_deref().unwrap_or("?")),
             (200, Some(code)) => format!("code {code}"),
             (status, _) => format!("HTTP {status}"),
         };
@@ -405,6 +408,9 @@ fn report(
     let first = memory.first().map_or(0, |m| m.1);
     let last = memory.last().map_or(0, |m| m.1);
     let peak = memory.iter().map(|m| m.1).max().unwrap_or(0);
+    // After the first seconds every buffer and worker has been allocated: flat means no growth
+    // from there to the end.
+    let settled = memory.iter().find(|m| m.0 >= 5.0).map_or(first, |m| m.1);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -482,9 +488,10 @@ fn report(
     );
     let _ = writeln!(
         out,
-        "| server RSS, MiB (first / peak / last sample; {} samples, 1 s apart) | {:.1} / {:.1} / {:.1} |",
+        "| server RSS, MiB (first / at 5 s / peak / last sample; {} samples, 1 s apart) | {:.1} / {:.1} / {:.1} / {:.1} |",
         memory.len(),
         rss(first),
+        rss(settled),
         rss(peak),
         rss(last)
     );
