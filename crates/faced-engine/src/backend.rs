@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use tract_onnx::prelude::*;
+use tract_tensorflow::tfpb::tensorflow::GraphDef;
 
 use crate::EngineError;
 
@@ -61,6 +62,34 @@ impl TractNetwork {
         let plan = model
             .with_input_fact(0, f32::fact(input_shape).into())
             .map_err(fail)?
+            .into_optimized()
+            .map_err(fail)?
+            .into_runnable()
+            .map_err(fail)?;
+        Ok(Self { name, plan })
+    }
+
+    /// Builds a network from a TensorFlow `GraphDef` (a converted TensorFlow.js graph model, or
+    /// a network written in code over a weights manifest), fed one NHWC f32 input of
+    /// `input_shape` and answering the named `outputs` in that order.
+    pub fn from_graph_def(
+        name: &'static str,
+        graph: &GraphDef,
+        input_shape: &[usize],
+        outputs: &[&str],
+    ) -> Result<Self, EngineError> {
+        let fail = |e: TractError| EngineError::Inference {
+            model: name,
+            message: format!("{e:#}"),
+        };
+        let mut model = crate::tfjs::tensorflow()
+            .model_for_proto_model(graph)
+            .map_err(fail)?;
+        model
+            .set_input_fact(0, f32::fact(input_shape).into())
+            .map_err(fail)?;
+        model.select_outputs_by_name(outputs).map_err(fail)?;
+        let plan = model
             .into_optimized()
             .map_err(fail)?
             .into_runnable()

@@ -97,7 +97,8 @@ pub fn align(image: &RgbImage, five: &FivePoints) -> Option<Vec<f32>> {
     ))
 }
 
-fn mirror(rgb: &[f32], side: u32) -> Vec<f32> {
+/// The interleaved RGB square of `side` pixels mirrored left to right.
+pub fn mirror(rgb: &[f32], side: u32) -> Vec<f32> {
     let side = side as usize;
     let mut out = vec![0f32; rgb.len()];
     for y in 0..side {

