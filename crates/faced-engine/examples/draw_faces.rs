@@ -36,14 +36,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .path_of(&models, Role::BlazeFace)
             .ok_or("no blazeface")?,
     )?;
+    let clean = Engine::load(&CLEAN, &models)?;
     let ulfd = engine.analyse(&image, 120, FaceOrder::LargestFirst)?;
+    let meshed = clean.analyse(&image, 120, FaceOrder::LargestFirst)?;
     let found = blaze.detect(&image)?;
-    println!("ULFD {} faces, BlazeFace {} faces", ulfd.len(), found.len());
+    println!(
+        "ULFD {} faces (green), BlazeFace {} boxes (red), clean pack {} faces (blue)",
+        ulfd.len(),
+        found.len(),
+        meshed.len()
+    );
     for f in &ulfd {
         outline(&mut image, &f.detection.bbox, Rgb([0, 255, 0]));
     }
+    for f in &meshed {
+        let presence = f.mesh.as_ref().map_or(0.0, |m| m.presence);
+        println!("clean {:?} presence {presence:.2}", f.detection.bbox);
+        outline(&mut image, &f.detection.bbox, Rgb([0, 128, 255]));
+    }
     for f in &found {
-        println!("{:?} {:.2}", f.detection.bbox, f.detection.score);
         outline(&mut image, &f.detection.bbox, Rgb([255, 0, 0]));
         for k in f.keypoints {
             let b = BBox {

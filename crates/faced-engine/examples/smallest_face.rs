@@ -4,14 +4,15 @@
 //! the face box is `w` pixels wide and pasted into a grey 1920×1080 and a 640×480 frame at a
 //! fixed off-centre position; recall is the fraction of pastes where a detection overlaps the
 //! pasted face (IoU ≥ 0.3). Run:
-//! `cargo run -p faced-engine --example smallest_face` (FACED_MODELS_DIR or ~/.cache/faced/models).
+//! `cargo run -p faced-engine --example smallest_face [-- clean]` (FACED_MODELS_DIR or
+//! ~/.cache/faced/models; the default pack unless `clean` is given).
 
 use std::path::PathBuf;
 
 use faced_engine::decode::{decode, DecodeLimits};
 use faced_engine::detect::FaceOrder;
 use faced_engine::geometry::BBox;
-use faced_engine::pack::FACEPLUGIN;
+use faced_engine::pack::{CLEAN, FACEPLUGIN};
 use faced_engine::Engine;
 use image::{imageops, Rgb, RgbImage};
 
@@ -21,7 +22,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| {
             PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/faced/models")
         });
-    let engine = Engine::load(&FACEPLUGIN, &models)?;
+    let pack = match std::env::args().nth(1).as_deref() {
+        Some("clean") => &CLEAN,
+        _ => &FACEPLUGIN,
+    };
+    println!("Pack `{}`.", pack.id);
+    let engine = Engine::load(pack, &models)?;
     let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/faces");
     let labels = std::fs::read_to_string(data.join("labels.csv"))?;
     let limits = DecodeLimits {

@@ -41,6 +41,18 @@ pub mod vertex {
     pub const MOUTH_RIGHT: usize = 291;
 }
 
+/// The mesh vertex standing for each of the 68 iBUG points, measured by running both landmark
+/// models on 300 LFW photos (`cargo run -p faced-engine --example mesh_correspondence`): per
+/// iBUG point the vertex with the smallest median distance to it (0.03–0.05 of the
+/// inter-ocular distance for eyes, nose and mouth, 0.06–0.13 along the jaw and brows, whose
+/// points the two models place differently).
+pub const IBUG68_FROM_MESH: [usize; 68] = [
+    127, 234, 93, 215, 138, 136, 170, 176, 175, 400, 395, 365, 367, 433, 323, 454, 356, 46, 63, 52,
+    65, 55, 285, 295, 334, 293, 300, 168, 197, 5, 4, 240, 97, 2, 326, 460, 7, 159, 158, 112, 153,
+    144, 341, 385, 386, 249, 373, 380, 61, 39, 37, 11, 267, 269, 291, 321, 314, 17, 84, 181, 78,
+    82, 13, 268, 292, 317, 14, 87,
+];
+
 /// The 468 points of one face in image pixels (z in the same scale, towards the camera
 /// negative) and how sure the network is that a face is there.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +68,28 @@ impl Mesh {
     pub fn xy(&self, i: usize) -> Point {
         let [x, y, _] = self.points.get(i).copied().unwrap_or_default();
         Point::new(x, y)
+    }
+
+    /// The 68 iBUG points the rest of the engine (quality, pose) reads, from the mesh.
+    pub fn ibug68(&self) -> Vec<Point> {
+        IBUG68_FROM_MESH.iter().map(|&v| self.xy(v)).collect()
+    }
+
+    /// The bounding box of the face's vertices.
+    pub fn bbox(&self) -> crate::geometry::BBox {
+        let mut b = crate::geometry::BBox {
+            x1: f32::MAX,
+            y1: f32::MAX,
+            x2: f32::MIN,
+            y2: f32::MIN,
+        };
+        for [x, y, _] in &self.points {
+            b.x1 = b.x1.min(*x);
+            b.y1 = b.y1.min(*y);
+            b.x2 = b.x2.max(*x);
+            b.y2 = b.y2.max(*y);
+        }
+        b
     }
 
     /// The five alignment points from the mesh: eye centres (mean of the corners), nose tip,
@@ -130,20 +164,7 @@ impl FaceMesh {
 
 /// Image → crop: centre at the crop's middle, eye line level, `side` pixels onto 192.
 fn crop_transform(centre: Point, side: f32, roll: f32) -> Affine {
-    let scale = SIDE as f32 / side.max(1.0);
-    let (cos, sin) = (roll.cos() * scale, roll.sin() * scale);
-    let half = SIDE as f32 / 2.0;
-    // Rotate by -roll about the centre, scale, then move the centre to the crop's middle.
-    Affine {
-        m: [
-            cos,
-            sin,
-            half - (cos * centre.x + sin * centre.y),
-            -sin,
-            cos,
-            half - (-sin * centre.x + cos * centre.y),
-        ],
-    }
+    Affine::upright_square(centre, side, roll, SIDE)
 }
 
 #[cfg(test)]

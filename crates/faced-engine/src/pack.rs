@@ -29,10 +29,10 @@ pub enum Role {
     Emotion,
     /// Open/closed eye classifier (ONNX).
     EyeState,
-    /// Replay/print liveness classifier (ONNX).
-    Liveness,
     /// Synthetic-face (spoofing) classifier (TensorFlow.js graph model).
     AntiSpoof,
+    /// `@vladmandic/human`'s 32×32 replay-liveness classifier (TensorFlow.js graph model).
+    Liveness,
     /// A weight shard, read by the graph file beside it rather than on its own.
     Weights,
 }
@@ -160,6 +160,12 @@ const ANTISPOOF_FILES: [ModelFile; 2] = human_graph!(
     "7fd698ae1cebabbcad79d3b8b448587b0365eb7911987418231bdcf36583112a",
     "4490fecb2becdb6869edc7e60f5e59962be013a8def8719b1373afb0f905c094"
 );
+const HUMAN_LIVENESS_FILES: [ModelFile; 2] = human_graph!(
+    Role::Liveness,
+    "liveness",
+    "9e51c8acf83b80abbf329b2735309ab5c90611c66905ade8b1bd130d473df9c8",
+    "fc6a6b6b3b9721bdb8bff67a457a15b7cbfd81715cfb27f3e65b757e81dd663e"
+);
 /// BlazeFace "back" (256×256), the clean pack's detector.
 pub const BLAZEFACE_FILES: [ModelFile; 2] = human_graph!(
     Role::BlazeFace,
@@ -208,11 +214,6 @@ const FACEPLUGIN_EYE: ModelFile = faceplugin_onnx!(
     "fr_eye.onnx",
     "1afcea006abc1ccac3c517022abde0aa092bed74ff3c9fe6878483ef9e6e38de"
 );
-const FACEPLUGIN_LIVENESS: ModelFile = faceplugin_onnx!(
-    Role::Liveness,
-    "fr_liveness.onnx",
-    "afa783b7e902fdfcf323a7240cac2a1c580c25314ea4161129dc1b0d100dc32d"
-);
 
 const DLIB_RESNET_FILES: [ModelFile; 2] = [
     ModelFile {
@@ -252,7 +253,6 @@ pub const FACEPLUGIN: PackManifest = PackManifest {
         FACEPLUGIN_LANDMARKS,
         FACEPLUGIN_EMBEDDER,
         FACEPLUGIN_EYE,
-        FACEPLUGIN_LIVENESS,
         FACEMESH_FILES[0],
         FACEMESH_FILES[1],
         FACERES_FILES[0],
@@ -261,6 +261,8 @@ pub const FACEPLUGIN: PackManifest = PackManifest {
         EMOTION_FILES[1],
         ANTISPOOF_FILES[0],
         ANTISPOOF_FILES[1],
+        HUMAN_LIVENESS_FILES[0],
+        HUMAN_LIVENESS_FILES[1],
     ],
     embedder_id: "faceplugin-0.0.1/fr_feature/bgr-sim5-mirror",
     embedding_dim: 512,
@@ -280,13 +282,14 @@ pub const CLEAN: PackManifest = PackManifest {
         DLIB_RESNET_FILES[0],
         DLIB_RESNET_FILES[1],
         FACEPLUGIN_EYE,
-        FACEPLUGIN_LIVENESS,
         FACERES_FILES[0],
         FACERES_FILES[1],
         EMOTION_FILES[0],
         EMOTION_FILES[1],
         ANTISPOOF_FILES[0],
         ANTISPOOF_FILES[1],
+        HUMAN_LIVENESS_FILES[0],
+        HUMAN_LIVENESS_FILES[1],
     ],
     embedder_id: "face-api-1.7.15/dlib-resnet29/mesh5-mirror",
     embedding_dim: 128,

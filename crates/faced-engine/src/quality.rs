@@ -680,6 +680,7 @@ mod tests {
             landmarks: Landmarks68(points),
             five: FivePoints(five),
             pose: HeadPose::default(),
+            mesh: None,
         }
     }
 

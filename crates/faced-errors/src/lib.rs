@@ -373,6 +373,11 @@ error_codes! {
     /// seen only in third-party code (spec §1.8, §8.4) and no message is
     /// documented, so this English message is our own choice.
     FaceNotFrontal = 223129, "face is not frontal", Full;
+    /// The face looks edited or synthetic: its `spoofing` score is above the
+    /// `spoofing_control` level's threshold. NOT from the seed table: the code is seen only
+    /// in third-party lists (spec §8.4) and no message is documented, so this English message
+    /// is our own choice.
+    SpoofingCheckFail = 223131, "spoofing check fail", Full;
 }
 
 impl ErrorCode {
@@ -433,6 +438,7 @@ mod tests {
         3,      // spec §8.1, generic gateway table
         14,     // spec §8.1, JAVA SDK / JDOC18
         223129, // spec §1.8 / §8.4, third-party only; message is ours
+        223131, // spec §1.8 / §8.4 (spoofing_control), third-party only; message is ours
     ];
 
     /// Every `| <digits> | <message> |` row of the seed, grouped by code.
@@ -461,8 +467,8 @@ mod tests {
 
     #[test]
     fn count_of_codes() {
-        // 119 distinct seed codes + 3, 14 and 223129.
-        assert_eq!(ErrorCode::ALL.len(), 122);
+        // 119 distinct seed codes + 3, 14, 223129 and 223131.
+        assert_eq!(ErrorCode::ALL.len(), 123);
     }
 
     #[test]
@@ -524,7 +530,7 @@ mod tests {
         for &c in ErrorCode::ALL {
             assert_eq!(ErrorCode::from_code(c.code()), Some(c));
         }
-        for unknown in [0, 1, 2, 5, 13, 15, 222000, 222362, 223130, 223131, u32::MAX] {
+        for unknown in [0, 1, 2, 5, 13, 15, 222000, 222362, 223130, 223132, u32::MAX] {
             assert_eq!(ErrorCode::from_code(unknown), None, "{unknown}");
         }
     }

@@ -10,13 +10,17 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::controls::{check_quality, ControlLevel, QualityJson};
+use crate::attributes::AttributesJson;
+pub use crate::attributes::FaceFields;
+use crate::controls::{
+    check_liveness, check_quality, check_spoofing, ControlLevel, Controls, QualityJson,
+};
 use crate::image_input::ImageRef;
 use crate::limits::TRANSIENT_FACE_TOKEN_SECS;
 use crate::service::{unix_now, FaceService, Probe};
 
 /// A point of a landmark list.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct XY {
     /// Pixels from the left edge.
     pub x: f32,
@@ -61,22 +65,15 @@ pub struct FaceJson {
     pub face_probability: f32,
     /// Head pose.
     pub angle: Angle,
+    /// The attributes asked for with `face_field` (and `liveness` under a liveness control).
+    #[serde(flatten)]
+    pub attributes: AttributesJson,
     /// Occlusion, blur, illumination and completeness (with `face_field=quality`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<QualityJson>,
     /// Eye, eye, nose tip, mouth centre (with `face_field=landmark`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub landmark: Option<Vec<XY>>,
-}
-
-/// The face_field values detect understands.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FaceFields {
-    /// Return the 4-point `landmark`.
-    pub landmark: bool,
-    /// Return the `quality` object (measured only when asked for or when a quality control
-    /// needs it).
-    pub quality: bool,
 }
 
 /// A parsed detect request.
@@ -90,8 +87,8 @@ pub struct DetectRequest {
     pub order: FaceOrder,
     /// Optional fields asked for.
     pub fields: FaceFields,
-    /// Faces failing this level are dropped from the list.
-    pub quality_control: ControlLevel,
+    /// Faces failing these controls are dropped from the list.
+    pub controls: Controls,
 }
 
 /// Detect's result.
@@ -110,8 +107,8 @@ pub struct MatchImage {
     pub image: ImageRef,
     /// Which face when several.
     pub order: FaceOrder,
-    /// The face must pass this level, else the failing check's code.
-    pub quality_control: ControlLevel,
+    /// The face must pass these controls, else the failing check's code.
+    pub controls: Controls,
 }
 
 /// A `{face_token}` entry of match's result.
@@ -145,8 +142,8 @@ pub struct SearchRequest {
     pub match_threshold: f32,
     /// Which probe face when several.
     pub order: FaceOrder,
-    /// The probe must pass this level, else the failing check's code.
-    pub quality_control: ControlLevel,
+    /// The probe must pass these controls, else the failing check's code.
+    pub controls: Controls,
 }
 
 /// One user found by search.
@@ -186,8 +183,8 @@ pub struct AddUserRequest {
     pub mode: AddMode,
     /// Which face when several.
     pub order: FaceOrder,
-    /// The face must pass this level to be registered, else the failing check's code.
-    pub quality_control: ControlLevel,
+    /// The face must pass these controls to be registered, else the failing check's code.
+    pub controls: Controls,
 }
 
 /// user/add's result.
@@ -221,8 +218,8 @@ pub struct MultiSearchRequest {
     pub max_users: usize,
     /// Minimum score returned.
     pub match_threshold: f32,
-    /// Faces failing this level are left out.
-    pub quality_control: ControlLevel,
+    /// Faces failing these controls are left out.
+    pub controls: Controls,
 }
 
 /// One face of a multi-search result.
@@ -262,16 +259,17 @@ impl FaceService {
         app_id: &str,
         req: DetectRequest,
     ) -> Result<DetectResult, ErrorCode> {
-        let level = req.quality_control;
+        let controls = req.controls;
         let (bytes, image) = match self.load(app_id, &req.image).await? {
             Probe::Picture { bytes, image } => (bytes, image),
             Probe::Stored(stored) => {
                 let seen = FaceSummary::of_stored(&stored)?;
-                let face_list = match judge(level, &seen) {
-                    Ok(()) => vec![face_json(&stored.face_token, &seen, req.fields)],
-                    Err(ErrorCode::QualityControlError) => {
-                        return Err(ErrorCode::QualityControlError)
-                    }
+                let face_list = match judge(controls, &seen) {
+                    Ok(()) => vec![face_json(&stored.face_token, &seen, &req.fields, controls)],
+                    Err(
+                        code @ (ErrorCode::QualityControlError
+                        | ErrorCode::LivenessControlItemError),
+                    ) => return Err(code),
                     Err(_) => Vec::new(),
                 };
                 return Ok(DetectResult {
@@ -281,9 +279,9 @@ impl FaceService {
             }
         };
         let (max, order) = (req.max_faces, req.order);
-        let with_quality = req.fields.quality || level != ControlLevel::None;
+        let needs = Needs::of(&req.fields, controls);
         let faces = self
-            .infer(move |engine| embed_faces(engine, &bytes, &image, max, order, with_quality))
+            .infer(move |engine| embed_faces(engine, &bytes, &image, max, order, &needs))
             .await?;
         if faces.is_empty() {
             return Err(ErrorCode::PicNotHasFace);
@@ -291,12 +289,12 @@ impl FaceService {
         // Baidu drops the faces that fail the control; none left is an empty list.
         let faces: Vec<EmbeddedFace> = faces
             .into_iter()
-            .filter(|f| judge(level, &f.summary).is_ok())
+            .filter(|f| judge(controls, &f.summary).is_ok())
             .collect();
         self.remember(app_id, &faces).await?;
         let face_list: Vec<FaceJson> = faces
             .iter()
-            .map(|f| face_json(&f.face_token, &f.summary, req.fields))
+            .map(|f| face_json(&f.face_token, &f.summary, &req.fields, controls))
             .collect();
         Ok(DetectResult {
             face_num: face_list.len(),
@@ -312,8 +310,8 @@ impl FaceService {
     ) -> Result<MatchResult, ErrorCode> {
         let [a, b] = images;
         let (a, b) = tokio::try_join!(
-            self.probe_embedding(app_id, &a.image, a.order, a.quality_control),
-            self.probe_embedding(app_id, &b.image, b.order, b.quality_control)
+            self.probe_embedding(app_id, &a.image, a.order, a.controls),
+            self.probe_embedding(app_id, &b.image, b.order, b.controls)
         )?;
         let cosine = faced_engine::embed::cosine(&a.1, &b.1);
         Ok(MatchResult {
@@ -338,7 +336,7 @@ impl FaceService {
             }
         }
         let (face_token, embedding) = self
-            .probe_embedding(app_id, &req.image, req.order, req.quality_control)
+            .probe_embedding(app_id, &req.image, req.order, req.controls)
             .await?;
         let query = SearchQuery {
             app_id: app_id.to_string(),
@@ -378,7 +376,7 @@ impl FaceService {
             Probe::Picture { bytes, image } => (bytes, image),
             Probe::Stored(stored) => {
                 let seen = FaceSummary::of_stored(&stored)?;
-                judge(req.quality_control, &seen)?;
+                judge(req.controls, &seen)?;
                 let face = (stored.face_token, stored.embedding, seen);
                 return self.register(app_id, &req, how, face, None).await;
             }
@@ -386,11 +384,15 @@ impl FaceService {
         let order = req.order;
         let (margin, crops) = (self.config.face_crop_margin, self.config.store_face_crops);
         let for_work = image.clone();
+        // Registered faces always carry their quality, so that their face_token can stand in
+        // for the photo under a quality control later.
+        let needs = Needs {
+            quality: true,
+            ..Needs::of(&FaceFields::default(), req.controls)
+        };
         let (face, crop) = self
             .infer(move |engine| {
-                // Registered faces always carry their quality, so that their face_token can
-                // stand in for the photo under a quality control later.
-                let face = embed_faces(engine, &bytes, &for_work, 1, order, true)?
+                let face = embed_faces(engine, &bytes, &for_work, 1, order, &needs)?
                     .into_iter()
                     .next();
                 let crop = match (&face, crops) {
@@ -403,7 +405,7 @@ impl FaceService {
             })
             .await?;
         let face = face.ok_or(ErrorCode::PicNotHasFace)?;
-        judge(req.quality_control, &face.summary)?;
+        judge(req.controls, &face.summary)?;
         let face = (face.face_token, face.embedding, face.summary);
         self.register(app_id, &req, how, face, crop).await
     }
@@ -429,41 +431,41 @@ impl FaceService {
         req: MultiSearchRequest,
     ) -> Result<MultiSearchResult, ErrorCode> {
         self.check_groups(app_id, &req.group_ids).await?;
-        let level = req.quality_control;
-        let faces: Vec<(String, Vec<f32>, FaceSummary)> =
-            match self.load(app_id, &req.image).await? {
-                Probe::Stored(stored) => {
-                    let seen = FaceSummary::of_stored(&stored)?;
-                    judge(level, &seen)?;
-                    vec![(stored.face_token, stored.embedding, seen)]
-                }
-                Probe::Picture { bytes, image } => {
-                    let max = req.max_faces;
-                    let order = FaceOrder::LargestFirst;
-                    let with_quality = level != ControlLevel::None;
-                    let found = self
-                        .infer(move |engine| {
-                            embed_faces(engine, &bytes, &image, max, order, with_quality)
-                        })
-                        .await?;
-                    // Faces failing the control are left out; when none passes, the
-                    // largest face's failure is the answer (it says why nothing was searched).
-                    if let Some(first) = found.first() {
-                        if !found.iter().any(|f| judge(level, &f.summary).is_ok()) {
-                            judge(level, &first.summary)?;
-                        }
+        let controls = req.controls;
+        let faces: Vec<(String, Vec<f32>, FaceSummary)> = match self
+            .load(app_id, &req.image)
+            .await?
+        {
+            Probe::Stored(stored) => {
+                let seen = FaceSummary::of_stored(&stored)?;
+                judge(controls, &seen)?;
+                vec![(stored.face_token, stored.embedding, seen)]
+            }
+            Probe::Picture { bytes, image } => {
+                let max = req.max_faces;
+                let order = FaceOrder::LargestFirst;
+                let needs = Needs::of(&FaceFields::default(), controls);
+                let found = self
+                    .infer(move |engine| embed_faces(engine, &bytes, &image, max, order, &needs))
+                    .await?;
+                // Faces failing the control are left out; when none passes, the
+                // largest face's failure is the answer (it says why nothing was searched).
+                if let Some(first) = found.first() {
+                    if !found.iter().any(|f| judge(controls, &f.summary).is_ok()) {
+                        judge(controls, &first.summary)?;
                     }
-                    let found: Vec<EmbeddedFace> = found
-                        .into_iter()
-                        .filter(|f| judge(level, &f.summary).is_ok())
-                        .collect();
-                    self.remember(app_id, &found).await?;
-                    found
-                        .into_iter()
-                        .map(|f| (f.face_token, f.embedding, f.summary))
-                        .collect()
                 }
-            };
+                let found: Vec<EmbeddedFace> = found
+                    .into_iter()
+                    .filter(|f| judge(controls, &f.summary).is_ok())
+                    .collect();
+                self.remember(app_id, &found).await?;
+                found
+                    .into_iter()
+                    .map(|f| (f.face_token, f.embedding, f.summary))
+                    .collect()
+            }
+        };
         if faces.is_empty() {
             return Err(ErrorCode::PicNotHasFace);
         }
@@ -557,24 +559,22 @@ impl FaceService {
         app_id: &str,
         image: &ImageRef,
         order: FaceOrder,
-        level: ControlLevel,
+        controls: Controls,
     ) -> Result<(String, Vec<f32>), ErrorCode> {
         match self.load(app_id, image).await? {
             Probe::Stored(stored) => {
-                if level != ControlLevel::None {
-                    judge(level, &FaceSummary::of_stored(&stored)?)?;
+                if controls != Controls::default() {
+                    judge(controls, &FaceSummary::of_stored(&stored)?)?;
                 }
                 Ok((stored.face_token, stored.embedding))
             }
             Probe::Picture { bytes, image } => {
-                let with_quality = level != ControlLevel::None;
+                let needs = Needs::of(&FaceFields::default(), controls);
                 let faces = self
-                    .infer(move |engine| {
-                        embed_faces(engine, &bytes, &image, 1, order, with_quality)
-                    })
+                    .infer(move |engine| embed_faces(engine, &bytes, &image, 1, order, &needs))
                     .await?;
                 let face = faces.first().ok_or(ErrorCode::PicNotHasFace)?;
-                judge(level, &face.summary)?;
+                judge(controls, &face.summary)?;
                 self.remember(app_id, &faces).await?;
                 let face = faces.into_iter().next().ok_or(ErrorCode::PicNotHasFace)?;
                 Ok((face.face_token, face.embedding))
@@ -607,14 +607,41 @@ impl FaceService {
     }
 }
 
-/// Finds up to `max` faces and embeds each (one worker, one call).
+/// What to measure of each face beyond its box, landmarks and embedding.
+#[derive(Debug, Clone, Copy, Default)]
+struct Needs {
+    /// The quality object.
+    quality: bool,
+    /// The attributes to compute (liveness and spoofing included when a control needs them).
+    attributes: faced_engine::attributes::Wanted,
+    /// The fields the response shows (which dense landmark sets to read off the mesh).
+    fields: FaceFields,
+}
+
+impl Needs {
+    /// What a request with these fields and controls needs measured: nothing a request did
+    /// not ask for, directly or through a control.
+    fn of(fields: &FaceFields, controls: Controls) -> Self {
+        let mut attributes = fields.attributes;
+        attributes.liveness |= controls.liveness != ControlLevel::None;
+        attributes.spoofing |= controls.spoofing != ControlLevel::None;
+        Needs {
+            quality: fields.quality || controls.quality != ControlLevel::None,
+            attributes,
+            fields: *fields,
+        }
+    }
+}
+
+/// Finds up to `max` faces and embeds each, measuring what `needs` says (one worker, one
+/// call).
 fn embed_faces(
     engine: &Engine,
     bytes: &Arc<Vec<u8>>,
     image: &Arc<RgbImage>,
     max: usize,
     order: FaceOrder,
-    with_quality: bool,
+    needs: &Needs,
 ) -> Result<Vec<EmbeddedFace>, ErrorCode> {
     let engine_fault = |e: faced_engine::EngineError| {
         tracing::error!(error = %e, "engine fault");
@@ -623,14 +650,26 @@ fn embed_faces(
     let faces = engine.analyse(image, max, order).map_err(engine_fault)?;
     faces
         .into_iter()
-        .map(|face| {
+        .map(|mut face| {
             let embedding = engine.embed(image, &face).map_err(engine_fault)?;
             let face_token = face_token_of(bytes, &face);
             let mut summary = FaceSummary::of(&face);
-            if with_quality {
+            if needs.quality {
                 summary.quality = Some(QualityJson::of(&faced_engine::quality::assess(
                     image, &face,
                 )));
+            }
+            if needs.fields.needs_mesh() || !needs.attributes.is_empty() {
+                let computed = engine
+                    .attributes(image, &mut face, &needs.attributes)
+                    .map_err(engine_fault)?;
+                if needs.fields.landmark72 || needs.fields.landmark150 {
+                    engine.add_mesh(image, &mut face).map_err(engine_fault)?;
+                }
+                let json = AttributesJson::of(&computed, face.mesh.as_ref(), &needs.fields);
+                summary.liveness = json.liveness.map(|l| l.livemapscore);
+                summary.spoofing = json.spoofing;
+                summary.attributes = Some(json);
             }
             Ok(EmbeddedFace {
                 summary,
@@ -664,30 +703,50 @@ fn location_of(face: &AnalysedFace) -> Location {
     }
 }
 
-fn face_json(face_token: &str, seen: &FaceSummary, fields: FaceFields) -> FaceJson {
+fn face_json(
+    face_token: &str,
+    seen: &FaceSummary,
+    fields: &FaceFields,
+    controls: Controls,
+) -> FaceJson {
+    let with_liveness = controls.liveness != ControlLevel::None;
     FaceJson {
         face_token: face_token.to_string(),
         location: seen.location,
         face_probability: seen.face_probability,
         angle: seen.angle,
+        attributes: seen
+            .attributes
+            .as_ref()
+            .map(|a| a.shown(fields, with_liveness))
+            .unwrap_or_default(),
         quality: if fields.quality { seen.quality } else { None },
         landmark: fields.landmark.then(|| seen.landmark.clone()),
     }
 }
 
-/// Whether a face passes the quality control `level`: the failing check's code, or 223118
-/// (`quality control error`) when a control is asked of a stored face whose quality was never
-/// measured (a face_token from a request that neither asked for `quality` nor set a control:
-/// without the photo it cannot be measured now, and letting it through unchecked would
-/// silently void the control).
-fn judge(level: ControlLevel, seen: &FaceSummary) -> Result<(), ErrorCode> {
-    if level == ControlLevel::None {
-        return Ok(());
+/// Whether a face passes the controls: the failing check's code (quality first, then
+/// liveness, then spoofing; see [`crate::controls`]). A control asked of a stored face whose
+/// measure was never taken (a face_token from a request that neither asked for it nor set
+/// the control: without the photo it cannot be measured now, and letting it through
+/// unchecked would silently void the control) is 223118 (`quality control error`) for
+/// quality and 223119 (`liveness control item error`) for liveness and spoofing.
+fn judge(controls: Controls, seen: &FaceSummary) -> Result<(), ErrorCode> {
+    if controls.quality != ControlLevel::None {
+        match &seen.quality {
+            Some(q) => check_quality(controls.quality, q)?,
+            None => return Err(ErrorCode::QualityControlError),
+        }
     }
-    match &seen.quality {
-        Some(q) => check_quality(level, q),
-        None => Err(ErrorCode::QualityControlError),
+    if controls.liveness != ControlLevel::None {
+        let score = seen.liveness.ok_or(ErrorCode::LivenessControlItemError)?;
+        check_liveness(controls.liveness, score)?;
     }
+    if controls.spoofing != ControlLevel::None {
+        let score = seen.spoofing.ok_or(ErrorCode::LivenessControlItemError)?;
+        check_spoofing(controls.spoofing, score)?;
+    }
+    Ok(())
 }
 
 /// What detect reports of a face, kept with its embedding (the library's `meta`) so a
@@ -703,6 +762,15 @@ struct FaceSummary {
     /// registered); absent in metas written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     quality: Option<QualityJson>,
+    /// Single-image liveness score, when measured (a liveness control or field asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    liveness: Option<f32>,
+    /// Spoofing score, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    spoofing: Option<f32>,
+    /// The attributes computed for the request that saw the face.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attributes: Option<AttributesJson>,
 }
 
 impl FaceSummary {
@@ -725,6 +793,9 @@ impl FaceSummary {
                 xy((ml.x + mr.x) / 2.0, (ml.y + mr.y) / 2.0),
             ],
             quality: None,
+            liveness: None,
+            spoofing: None,
+            attributes: None,
         }
     }
 

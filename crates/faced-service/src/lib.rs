@@ -4,11 +4,13 @@
 //! This layer sits between the wire (which parses requests and writes envelopes) and the two
 //! halves below it: the [`faced_engine`] (pixels → faces) and the [`faced_library`] (stored
 //! faces and apps). It owns the Baidu rules that are not about the wire format: limits
-//! ([`limits`]), the control levels and quality thresholds ([`controls`]), the score scale
+//! ([`limits`]), the control levels and their thresholds ([`controls`]), the attributes in
+//! Baidu's shapes ([`attributes`]), the score scale
 //! ([`score`]), which face of a photo counts, face_tokens, and which error code each failure
 //! is. Every fallible call returns a [`faced_errors::ErrorCode`], so the wire only has to
 //! write it out.
 
+pub mod attributes;
 pub mod auth;
 pub mod controls;
 pub mod image_input;

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::IntoResponse;
 use faced_errors::ErrorCode;
-use faced_service::controls::ControlLevel;
+use faced_service::controls::{ControlLevel, Controls};
 use faced_service::image_input::{ImageRef, ImageType};
 use faced_service::limits::{
     self, is_valid_id, MAX_GROUPS_PER_SEARCH, MAX_REQUEST_BYTES, MAX_USER_INFO_BYTES,
@@ -250,16 +250,24 @@ const MATCH_FACE_TYPES: &[(&str, ())] = &[
 ];
 const LEVELS: &[(&str, ControlLevel)] = &ControlLevel::ALL;
 
-/// `quality_control` (returned) and `liveness_control` (validated only, not yet enforced).
-fn controls(p: &Params) -> Result<ControlLevel, ErrorCode> {
+/// `quality_control`, `liveness_control` and `spoofing_control`. A bad spoofing level is
+/// reported as a liveness-control format error: Baidu documents no code of its own for it,
+/// and spoofing is the liveness family's check [U].
+fn controls(p: &Params) -> Result<Controls, ErrorCode> {
     let quality = quality_control(p)?;
-    p.choice(
-        "liveness_control",
-        ControlLevel::None,
-        LEVELS,
-        ErrorCode::ParamLivenessControlFormatError,
-    )?;
-    Ok(quality)
+    let level = |key: &str| {
+        p.choice(
+            key,
+            ControlLevel::None,
+            LEVELS,
+            ErrorCode::ParamLivenessControlFormatError,
+        )
+    };
+    Ok(Controls {
+        quality,
+        liveness: level("liveness_control")?,
+        spoofing: level("spoofing_control")?,
+    })
 }
 
 fn quality_control(p: &Params) -> Result<ControlLevel, ErrorCode> {
@@ -306,9 +314,27 @@ fn face_fields(p: &Params) -> Result<FaceFields, ErrorCode> {
         if !KNOWN_FACE_FIELDS.contains(&name) {
             return Err(ErrorCode::ParamFaceFieldFormatError);
         }
+        let wanted = &mut fields.attributes;
         match name {
-            "landmark" => fields.landmark = true,
+            "landmark" => {
+                fields.landmark = true;
+                fields.landmark72 = true;
+            }
+            "landmark72" => fields.landmark72 = true,
+            "landmark150" => fields.landmark150 = true,
             "quality" => fields.quality = true,
+            "age" => wanted.age = true,
+            "beauty" => wanted.beauty = true,
+            "expression" => wanted.expression = true,
+            "face_shape" | "faceshape" => wanted.face_shape = true,
+            "gender" => wanted.gender = true,
+            "glasses" => wanted.glasses = true,
+            "eye_status" => wanted.eye_status = true,
+            "emotion" => wanted.emotion = true,
+            "face_type" | "facetype" => wanted.face_type = true,
+            "mask" => wanted.mask = true,
+            "spoofing" => wanted.spoofing = true,
+            // Legacy values with no model behind them: accepted and ignored (spec §5.1).
             _ => {}
         }
     }
@@ -332,13 +358,13 @@ fn detect_request(p: &Params) -> Result<DetectRequest, ErrorCode> {
     )?;
     // Detect's documented parameters do not list quality_control, but Baidu's detect drops
     // faces failing a control, so it is honoured here like multi-search's.
-    let quality_control = controls(p)?;
+    let controls = controls(p)?;
     Ok(DetectRequest {
         image,
         max_faces: max_faces as usize,
         order: face_order(p),
         fields,
-        quality_control,
+        controls,
     })
 }
 
@@ -357,11 +383,11 @@ fn match_images(body: Body) -> Result<[MatchImage; 2], ErrorCode> {
             MATCH_FACE_TYPES,
             ErrorCode::ParamFaceTypeFormatError,
         )?;
-        let quality_control = controls(p)?;
+        let controls = controls(p)?;
         Ok(MatchImage {
             image,
             order: face_order(p),
-            quality_control,
+            controls,
         })
     };
     Ok([side(&a)?, side(&b)?])
@@ -422,7 +448,7 @@ fn group_list(p: &Params) -> Result<Vec<String>, ErrorCode> {
 fn search_request(p: &Params) -> Result<SearchRequest, ErrorCode> {
     let image = image(p)?;
     let group_ids = group_list(p)?;
-    let quality_control = controls(p)?;
+    let controls = controls(p)?;
     let user_id = match p.optional("user_id") {
         Some(id) if is_valid_id(&id) => Some(id),
         Some(_) => return Err(ErrorCode::ParamUserIdFormatError),
@@ -447,14 +473,14 @@ fn search_request(p: &Params) -> Result<SearchRequest, ErrorCode> {
         max_users: max_users as usize,
         match_threshold: match_threshold as f32,
         order: face_order(p),
-        quality_control,
+        controls,
     })
 }
 
 fn multi_search_request(p: &Params) -> Result<MultiSearchRequest, ErrorCode> {
     let image = image(p)?;
     let group_ids = group_list(p)?;
-    let quality_control = controls(p)?;
+    let controls = controls(p)?;
     let max_faces = p.uint(
         "max_face_num",
         1,
@@ -479,7 +505,7 @@ fn multi_search_request(p: &Params) -> Result<MultiSearchRequest, ErrorCode> {
         max_faces: max_faces as usize,
         max_users: max_users as usize,
         match_threshold: match_threshold as f32,
-        quality_control,
+        controls,
     })
 }
 
@@ -494,7 +520,7 @@ fn add_user_request(p: &Params) -> Result<AddUserRequest, ErrorCode> {
     {
         return Err(ErrorCode::UserInfoFormatError);
     }
-    let quality_control = controls(p)?;
+    let controls = controls(p)?;
     // `REPLACE` replaces the user's faces; anything else appends (Baidu's default).
     let mode = match p.optional("action_type").as_deref().map(str::trim) {
         Some("REPLACE") => AddMode::Replace,
@@ -507,7 +533,7 @@ fn add_user_request(p: &Params) -> Result<AddUserRequest, ErrorCode> {
         user_info,
         mode,
         order: face_order(p),
-        quality_control,
+        controls,
     })
 }
 

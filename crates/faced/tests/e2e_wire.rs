@@ -610,7 +610,16 @@ fn java_style_signed_requests_are_verified() {
         "{listed}"
     );
     // Half a day early is the Java quirk and passes; thirteen hours is not.
-    let early = java_signing::java_date(now - 12 * 3600 + 60);
+    // (Formatted on a 24-hour clock: the Java format applied again would move a morning
+    // stamp a whole day back.)
+    let rfc3339 = |unix: i64| {
+        let t = time::OffsetDateTime::from_unix_timestamp(unix)
+            .expect("time")
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("format");
+        format!("{}Z", &t[..19])
+    };
+    let early = rfc3339(now - 12 * 3600 + 60);
     assert_eq!(
         code(&send(
             "faceset/group/getlist",
@@ -620,11 +629,7 @@ fn java_style_signed_requests_are_verified() {
         )),
         0
     );
-    let stale = time::OffsetDateTime::from_unix_timestamp(now - 13 * 3600 - 1800)
-        .expect("time")
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("format");
-    let stale = format!("{}Z", &stale[..19]);
+    let stale = rfc3339(now - 13 * 3600 - 1800);
     assert_eq!(
         send("faceset/group/getlist", "{}", &stale, &app.secret_key),
         iam

@@ -3,7 +3,7 @@
 //!
 //! What it does:
 //!
-//! 1. Loads the default model pack (`faced_engine::pack::FACEPLUGIN`) and runs every image of
+//! 1. Loads a model pack (`--pack`, default `faceplugin`) and runs every image of
 //!    `faces/labels.csv` through the service's pipeline: decode under Baidu's limits, detect
 //!    with at most one face, centre face first (the labelled person of an LFW photo is the
 //!    centre face), embed. Images where no face is found are counted; every pair involving one
@@ -44,7 +44,7 @@ use faced_bench::{
     repo_root, unix_now, utc_now, Label, Machine, Pair, ScratchDir, Subset, DECODE_LIMITS,
 };
 use faced_engine::detect::FaceOrder;
-use faced_engine::pack::{FACEPLUGIN, FACEPLUGIN_PACKAGE};
+use faced_engine::pack::{pack_by_id, PackManifest, FACEPLUGIN};
 use faced_engine::Engine;
 use faced_library::{AddFace, AddMode, Library, SearchQuery};
 
@@ -55,7 +55,10 @@ const ANCHORS: [(f64, f32); 3] = [(1e-2, 60.0), (1e-3, 70.0), (1e-4, 80.0)];
 /// Print progress every this many images.
 const PROGRESS_EVERY: usize = 200;
 
-const USAGE: &str = "usage: eval [--data DIR] [--models DIR] [--threads N] [--cached] [--no-write]
+const USAGE: &str =
+    "usage: eval [--pack ID] [--data DIR] [--models DIR] [--threads N] [--cached] [--no-write]
+
+  --pack ID      the model pack: faceplugin (default) or clean
 
   --data DIR     the shared data folder holding faces/ (default: ../shared/data from the repo root)
   --models DIR   models folder (default: $FACED_MODELS_DIR, else ~/.cache/faced/models)
@@ -69,6 +72,7 @@ struct Options {
     threads: usize,
     cached: bool,
     write_docs: bool,
+    pack: &'static PackManifest,
 }
 
 fn parse_options() -> Result<Options> {
@@ -78,6 +82,7 @@ fn parse_options() -> Result<Options> {
         threads: 2,
         cached: false,
         write_docs: true,
+        pack: &FACEPLUGIN,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -91,6 +96,10 @@ fn parse_options() -> Result<Options> {
                     .max(1);
             }
             "--cached" => options.cached = true,
+            "--pack" => {
+                let id = flag_value(&mut args, "--pack")?;
+                options.pack = pack_by_id(&id).with_context(|| format!("no pack {id:?}"))?;
+            }
             "--no-write" => options.write_docs = false,
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -133,11 +142,13 @@ fn main() -> Result<()> {
     let labels = read_labels(&faces)?;
     let identities = read_identities(&faces)?;
     let pairs = read_pairs(&faces)?;
-    let embedder_id = FACEPLUGIN.embedder_id;
-    let cache = repo_root().join("target/faced-eval-embeddings.bin");
+    let pack = options.pack;
+    let embedder_id = pack.embedder_id;
+    let dim = pack.embedding_dim;
+    let cache = repo_root().join(cache_name(pack));
 
     let cached = if options.cached {
-        match load_cache(&cache, embedder_id, &labels) {
+        match load_cache(&cache, embedder_id, dim, &labels) {
             Ok(Some(embedded)) => {
                 eprintln!("using cached embeddings from {}", cache.display());
                 Some(embedded)
@@ -161,12 +172,8 @@ fn main() -> Result<()> {
         Some(embedded) => embedded,
         None => {
             let models = models_dir(options.models.as_deref())?;
-            let engine = Engine::load(&FACEPLUGIN, &models).with_context(|| {
-                format!(
-                    "loading the {} pack from {}",
-                    FACEPLUGIN.id,
-                    models.display()
-                )
+            let engine = Engine::load(pack, &models).with_context(|| {
+                format!("loading the {} pack from {}", pack.id, models.display())
             })?;
             if engine.embedder_id() != embedder_id {
                 bail!(
@@ -175,7 +182,7 @@ fn main() -> Result<()> {
                 );
             }
             let embedded = infer(&engine, &faces, &labels, options.threads)?;
-            save_cache(&cache, embedder_id, &labels, &embedded)
+            save_cache(&cache, embedder_id, dim, &labels, &embedded)
                 .with_context(|| format!("writing {}", cache.display()))?;
             eprintln!("cached embeddings in {}", cache.display());
             embedded
@@ -183,7 +190,7 @@ fn main() -> Result<()> {
     };
 
     let identity_of: Vec<&str> = labels.iter().map(|l| l.identity.as_str()).collect();
-    let set = EmbeddingSet::new(&embedded.outcomes, FACEPLUGIN.embedding_dim)?;
+    let set = EmbeddingSet::new(&embedded.outcomes, dim)?;
 
     eprintln!("comparing all pairs…");
     let started = Instant::now();
@@ -225,11 +232,12 @@ fn main() -> Result<()> {
         listed: &listed,
         one_to_n: &one_to_n,
         pair_time,
+        pack,
     };
     let markdown = report.markdown()?;
     println!("{markdown}");
     if options.write_docs {
-        let path = repo_root().join("docs/CALIBRATION.md");
+        let path = repo_root().join(calibration_doc(pack));
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -325,7 +333,29 @@ const CACHE_VERSION: u32 = 1;
 /// Cache layout (little-endian): magic, version, embedder id, threads, inference seconds (f64),
 /// dim, count, then per image: file path, status byte (0 face + dim floats, 1 no face,
 /// 2 failed + message). Strings are a u32 length and UTF-8 bytes.
-fn save_cache(path: &Path, embedder_id: &str, labels: &[Label], embedded: &Embedded) -> Result<()> {
+/// The embeddings cache of a pack, under `target/`.
+fn cache_name(pack: &PackManifest) -> String {
+    match pack.id {
+        "faceplugin" => "target/faced-eval-embeddings.bin".into(),
+        id => format!("target/faced-eval-embeddings-{id}.bin"),
+    }
+}
+
+/// The calibration report of a pack, under `docs/`.
+fn calibration_doc(pack: &PackManifest) -> String {
+    match pack.id {
+        "faceplugin" => "docs/CALIBRATION.md".into(),
+        id => format!("docs/CALIBRATION-{id}.md"),
+    }
+}
+
+fn save_cache(
+    path: &Path,
+    embedder_id: &str,
+    dim: usize,
+    labels: &[Label],
+    embedded: &Embedded,
+) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -339,13 +369,13 @@ fn save_cache(path: &Path, embedder_id: &str, labels: &[Label], embedded: &Embed
     string(&mut out, embedder_id)?;
     out.write_all(&(embedded.threads as u32).to_le_bytes())?;
     out.write_all(&embedded.inference.as_secs_f64().to_le_bytes())?;
-    out.write_all(&(FACEPLUGIN.embedding_dim as u32).to_le_bytes())?;
+    out.write_all(&(dim as u32).to_le_bytes())?;
     out.write_all(&(labels.len() as u32).to_le_bytes())?;
     for (label, outcome) in labels.iter().zip(&embedded.outcomes) {
         string(&mut out, &label.file)?;
         match outcome {
             Outcome::Face(embedding) => {
-                if embedding.len() != FACEPLUGIN.embedding_dim {
+                if embedding.len() != dim {
                     bail!("{}: embedding of {} values", label.file, embedding.len());
                 }
                 out.write_all(&[0])?;
@@ -365,7 +395,12 @@ fn save_cache(path: &Path, embedder_id: &str, labels: &[Label], embedded: &Embed
 }
 
 /// Reads the cache; `None` when it was made for another embedder or another file list.
-fn load_cache(path: &Path, embedder_id: &str, labels: &[Label]) -> Result<Option<Embedded>> {
+fn load_cache(
+    path: &Path,
+    embedder_id: &str,
+    dim: usize,
+    labels: &[Label],
+) -> Result<Option<Embedded>> {
     let bytes = std::fs::read(path)?;
     let mut r = Reader {
         bytes: &bytes,
@@ -379,9 +414,9 @@ fn load_cache(path: &Path, embedder_id: &str, labels: &[Label]) -> Result<Option
     }
     let threads = r.u32()? as usize;
     let secs = f64::from_le_bytes(r.take(8)?.try_into()?);
-    let dim = r.u32()? as usize;
+    let stored_dim = r.u32()? as usize;
     let count = r.u32()? as usize;
-    if dim != FACEPLUGIN.embedding_dim || count != labels.len() {
+    if stored_dim != dim || count != labels.len() {
         return Ok(None);
     }
     let mut outcomes = Vec::with_capacity(count);
@@ -908,6 +943,7 @@ struct Report<'a> {
     listed: &'a ListedPairs,
     one_to_n: &'a OneToN,
     pair_time: Duration,
+    pack: &'static PackManifest,
 }
 
 fn far_label(far: f64) -> String {
@@ -952,11 +988,13 @@ impl Report<'_> {
         )?;
         writeln!(
             r,
-            "* Pack: `{}` ({}@{}), embedder id `{}`",
-            FACEPLUGIN.id, FACEPLUGIN_PACKAGE.name, FACEPLUGIN_PACKAGE.version, self.embedder_id
+            "* Pack: `{}` ({}), embedder id `{}`",
+            self.pack.id,
+            packages_of(self.pack),
+            self.embedder_id
         )?;
         let source = if self.embedded.from_cache {
-            "read from the cache `target/faced-eval-embeddings.bin`; the run that made it took"
+            "read from the cache under `target/`; the run that made it took"
         } else {
             "computed in this run:"
         };
@@ -1264,6 +1302,18 @@ impl Report<'_> {
             "library_disagreements": n.library_disagreements,
         })
     }
+}
+
+/// The packages a pack's files come from, as `name@version` joined by commas.
+fn packages_of(pack: &PackManifest) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for file in pack.files {
+        let name = format!("{}@{}", file.package.name, file.package.version);
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names.join(", ")
 }
 
 #[cfg(test)]

@@ -155,3 +155,129 @@ pub fn cut_bottom(image: &RgbImage, face: &BBox, cut: f32) -> RgbImage {
     let keep = (face.y2 - cut * face.height()).clamp(1.0, image.height() as f32) as u32;
     imageops::crop_imm(image, 0, 0, image.width(), keep).to_image()
 }
+
+/// The image with a flat-coloured polygon painted over it (even-odd rule): a synthetic mask
+/// when `polygon` runs along the lower face outline and across the nose.
+pub fn painted_polygon(image: &RgbImage, polygon: &[(f32, f32)], colour: [u8; 3]) -> RgbImage {
+    let mut out = image.clone();
+    if polygon.len() < 3 {
+        return out;
+    }
+    let (y_min, y_max) = polygon.iter().fold((f32::MAX, f32::MIN), |(lo, hi), p| {
+        (lo.min(p.1), hi.max(p.1))
+    });
+    let rows = (y_min.max(0.0) as u32)..(y_max.ceil().max(0.0) as u32).min(image.height());
+    for y in rows {
+        let yc = y as f32 + 0.5;
+        let mut crossings: Vec<f32> = Vec::new();
+        for (i, a) in polygon.iter().enumerate() {
+            let b = polygon[(i + 1) % polygon.len()];
+            if (a.1 <= yc) != (b.1 <= yc) {
+                crossings.push(a.0 + (yc - a.1) / (b.1 - a.1) * (b.0 - a.0));
+            }
+        }
+        crossings.sort_by(f32::total_cmp);
+        for pair in crossings.chunks_exact(2) {
+            let from = pair[0].max(0.0) as u32;
+            let to = (pair[1].ceil().max(0.0) as u32).min(image.width());
+            for x in from..to {
+                // Fabric: a faint weave so the mask is not perfectly flat.
+                let weave = (6.0 * noise(x, y)) as i16;
+                out.put_pixel(
+                    x,
+                    y,
+                    Rgb(colour.map(|c| (i16::from(c) + weave).clamp(0, 255) as u8)),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// A drawing-like version of a photo: a 5×5 median filter per channel (flattens texture),
+/// then each channel posterised to 4 levels (flat colour areas with hard edges), as a cartoon
+/// filter does.
+pub fn cartoonised(image: &RgbImage) -> RgbImage {
+    let (w, h) = image.dimensions();
+    let mut out = RgbImage::new(w, h);
+    for y in 0..h {
+        for x in 0..w {
+            let mut px = [0u8; 3];
+            for (c, value) in px.iter_mut().enumerate() {
+                let mut window = Vec::with_capacity(25);
+                for dy in -2i64..=2 {
+                    for dx in -2i64..=2 {
+                        let sx = (x as i64 + dx).clamp(0, w as i64 - 1) as u32;
+                        let sy = (y as i64 + dy).clamp(0, h as i64 - 1) as u32;
+                        window.push(image.get_pixel(sx, sy).0[c]);
+                    }
+                }
+                window.sort_unstable();
+                let median = window[12];
+                *value = (median / 64) * 64 + 32;
+            }
+            out.put_pixel(x, y, Rgb(px));
+        }
+    }
+    out
+}
+
+/// The photo as a camera sees it shown on a screen: each pixel becomes a 3×3 cell of
+/// red, green and blue sub-pixel stripes with dark gaps, the whole 3× larger, then
+/// scaled back by `1 / 3` with a slight blur: the sub-pixel grid leaves a fine
+/// colour moiré, and contrast drops as a screen's does.
+pub fn screen_replay(image: &RgbImage) -> RgbImage {
+    let (w, h) = image.dimensions();
+    let mut big = RgbImage::new(w * 3, h * 3);
+    for y in 0..h * 3 {
+        for x in 0..w * 3 {
+            let p = image.get_pixel(x / 3, y / 3).0;
+            let stripe = (x % 3) as usize;
+            let gap = if y % 3 == 2 { 0.55 } else { 1.0 };
+            let mut out = [0u8; 3];
+            out[stripe] = (f32::from(p[stripe]) * gap * 0.9 + 20.0).min(255.0) as u8;
+            big.put_pixel(x, y, Rgb(out));
+        }
+    }
+    let small = imageops::resize(&big, w * 3 / 2, h * 3 / 2, imageops::FilterType::Triangle);
+    imageops::resize(&small, w, h, imageops::FilterType::Triangle)
+}
+
+/// An edited photo: the central square of `donor` (its face, for an LFW photo) pasted over
+/// the same place of `image` with hard edges, as a crude face swap does.
+pub fn face_swapped(image: &RgbImage, donor: &RgbImage) -> RgbImage {
+    let mut out = image.clone();
+    let (w, h) = image.dimensions();
+    let (x1, y1, x2, y2) = (w * 3 / 10, h * 3 / 10, w * 7 / 10, h * 3 / 4);
+    for y in y1..y2.min(donor.height()) {
+        for x in x1..x2.min(donor.width()) {
+            out.put_pixel(x, y, *donor.get_pixel(x, y));
+        }
+    }
+    out
+}
+
+/// A beautified photo: skin smoothed by a 7×7 median filter over the whole picture, as
+/// retouching apps do.
+pub fn smoothed(image: &RgbImage) -> RgbImage {
+    let (w, h) = image.dimensions();
+    let mut out = RgbImage::new(w, h);
+    for y in 0..h {
+        for x in 0..w {
+            let px = std::array::from_fn(|c| {
+                let mut window = Vec::with_capacity(49);
+                for dy in -3i64..=3 {
+                    for dx in -3i64..=3 {
+                        let sx = (x as i64 + dx).clamp(0, w as i64 - 1) as u32;
+                        let sy = (y as i64 + dy).clamp(0, h as i64 - 1) as u32;
+                        window.push(image.get_pixel(sx, sy).0[c]);
+                    }
+                }
+                window.sort_unstable();
+                window[24]
+            });
+            out.put_pixel(x, y, Rgb(px));
+        }
+    }
+    out
+}

@@ -1,0 +1,266 @@
+//! Face attributes: age, gender, emotion, expression, eye state, glasses, mask, face shape,
+//! face type, the proportion score reported as beauty, and the two anti-spoofing scores.
+//!
+//! Nothing here runs unless asked: [`Wanted`] names the attributes a request needs and
+//! [`crate::Engine::attributes`] runs only the networks and measures those need, so a
+//! detect without `face_field` pays for none of them. Every value is computed from the
+//! image: by a network where the package registries hold one ([`nets`]), else by geometry of
+//! the 468-point mesh ([`shape`]) or by appearance statistics of the aligned face
+//! ([`appearance`]). `docs/ATTRIBUTES.md` gives each one's method, model, licence and
+//! measured accuracy.
+
+pub mod appearance;
+pub mod nets;
+pub mod shape;
+
+use image::RgbImage;
+
+use crate::engine::AnalysedFace;
+use crate::facemesh::Mesh;
+use crate::geometry::Point;
+use crate::EngineError;
+
+pub use nets::AttributeNets;
+
+/// Which attributes to compute.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wanted {
+    /// Age in years.
+    pub age: bool,
+    /// Male or female.
+    pub gender: bool,
+    /// Seven emotions.
+    pub emotion: bool,
+    /// None, smile or laugh.
+    pub expression: bool,
+    /// Openness of each eye.
+    pub eye_status: bool,
+    /// None, common or sun glasses.
+    pub glasses: bool,
+    /// Mask or not.
+    pub mask: bool,
+    /// One of five outline shapes.
+    pub face_shape: bool,
+    /// Photograph or drawing.
+    pub face_type: bool,
+    /// Proportion-and-symmetry score.
+    pub beauty: bool,
+    /// Edited or synthetic face probability.
+    pub spoofing: bool,
+    /// Single-image liveness (print or replay) score.
+    pub liveness: bool,
+}
+
+impl Wanted {
+    /// True when nothing is asked for.
+    pub fn is_empty(&self) -> bool {
+        *self == Wanted::default()
+    }
+}
+
+/// A class label (one of a fixed vocabulary) with its probability.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Labelled {
+    /// The class, in Baidu's vocabulary (`"female"`, `"smile"`, `"sun"`, …).
+    pub label: &'static str,
+    /// Its probability in [0, 1].
+    pub probability: f32,
+}
+
+/// Eye openness in [0, 1] (near 0: closed), per the subject's sides.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EyeStatus {
+    /// The subject's left eye (image right).
+    pub left_eye: f32,
+    /// The subject's right eye (image left).
+    pub right_eye: f32,
+}
+
+/// The attributes computed for one face; a field is `Some` exactly when it was wanted.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Attributes {
+    /// Age in whole years.
+    pub age: Option<u32>,
+    /// `male` / `female`.
+    pub gender: Option<Labelled>,
+    /// One of [`nets::EMOTIONS`].
+    pub emotion: Option<Labelled>,
+    /// `none` / `smile` / `laugh`.
+    pub expression: Option<Labelled>,
+    /// Eye openness.
+    pub eye_status: Option<EyeStatus>,
+    /// `none` / `common` / `sun`.
+    pub glasses: Option<Labelled>,
+    /// Mask worn, and the probability of the answer given.
+    pub mask: Option<(bool, f32)>,
+    /// One of [`shape::FACE_SHAPES`].
+    pub face_shape: Option<Labelled>,
+    /// `human` / `cartoon`.
+    pub face_type: Option<Labelled>,
+    /// 0–100.
+    pub beauty: Option<f32>,
+    /// Probability the face is edited or synthetic, in [0, 1].
+    pub spoofing: Option<f32>,
+    /// Probability the face is live (not a print or a replay), in [0, 1].
+    pub liveness: Option<f32>,
+}
+
+/// Happy probability above which the face smiles or laughs.
+pub const SMILE_HAPPY_MIN: f32 = 0.4;
+/// Mouth opening (inner-lip gap over mouth width) from which a smile is a laugh.
+pub const LAUGH_OPENING_MIN: f32 = 0.16;
+/// Computes the wanted attributes of one face whose mesh is placed.
+pub(crate) fn compute(
+    nets: &AttributeNets,
+    image: &RgbImage,
+    face: &AnalysedFace,
+    mesh: &Mesh,
+    wanted: &Wanted,
+) -> Result<Attributes, EngineError> {
+    let mut out = Attributes::default();
+    let [left, right, ..] = face.five.0;
+    let roll = (right.y - left.y).atan2(right.x - left.x);
+    if wanted.age || wanted.gender {
+        let ag = nets.age_gender(image, &face.five.0)?;
+        if wanted.age {
+            out.age = Some(ag.age.round().max(0.0) as u32);
+        }
+        if wanted.gender {
+            out.gender = Some(if ag.male > 0.5 {
+                Labelled {
+                    label: "male",
+                    probability: ag.male,
+                }
+            } else {
+                Labelled {
+                    label: "female",
+                    probability: 1.0 - ag.male,
+                }
+            });
+        }
+    }
+    if wanted.emotion || wanted.expression {
+        let emotions = nets.emotions(image, mesh, roll)?;
+        if wanted.emotion {
+            let (i, p) = emotions
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(i, p)| (i, *p))
+                .unwrap_or((6, 1.0));
+            out.emotion = Some(Labelled {
+                label: nets::EMOTIONS[i],
+                probability: p,
+            });
+        }
+        if wanted.expression {
+            out.expression = Some(expression(emotions[3], shape::mouth_opening(mesh)));
+        }
+    }
+    if wanted.eye_status {
+        out.eye_status = Some(eye_status(nets, image, face)?);
+    }
+    if wanted.glasses || wanted.mask || wanted.face_type {
+        let features =
+            appearance::appearance_features(image, face).ok_or_else(|| EngineError::Inference {
+                model: "appearance",
+                message: "degenerate landmarks".into(),
+            })?;
+        if wanted.glasses {
+            let (class, probability) = appearance::glasses(&features);
+            out.glasses = Some(Labelled {
+                label: appearance::GLASSES[class],
+                probability,
+            });
+        }
+        if wanted.mask {
+            let p = appearance::mask_probability(&features);
+            out.mask = Some((p >= 0.5, if p >= 0.5 { p } else { 1.0 - p }));
+        }
+        if wanted.face_type {
+            let p = appearance::cartoon_probability(&features);
+            out.face_type = Some(if p >= 0.5 {
+                Labelled {
+                    label: "cartoon",
+                    probability: p,
+                }
+            } else {
+                Labelled {
+                    label: "human",
+                    probability: 1.0 - p,
+                }
+            });
+        }
+    }
+    if wanted.face_shape {
+        let (class, probability) = shape::face_shape(mesh);
+        out.face_shape = Some(Labelled {
+            label: shape::FACE_SHAPES[class],
+            probability,
+        });
+    }
+    if wanted.beauty {
+        out.beauty = Some(shape::regularity_score(mesh));
+    }
+    if wanted.spoofing {
+        out.spoofing = Some(1.0 - nets.real_face(image, mesh, roll)?);
+    }
+    if wanted.liveness {
+        out.liveness = Some(nets.live(image, mesh, roll)?);
+    }
+    Ok(out)
+}
+
+/// None, smile or laugh from the emotion network's happy probability and the mouth's
+/// opening: a happy face with lips apart laughs.
+pub fn expression(happy: f32, opening: f32) -> Labelled {
+    if happy < SMILE_HAPPY_MIN {
+        Labelled {
+            label: "none",
+            probability: 1.0 - happy,
+        }
+    } else if opening >= LAUGH_OPENING_MIN {
+        Labelled {
+            label: "laugh",
+            probability: happy,
+        }
+    } else {
+        Labelled {
+            label: "smile",
+            probability: happy,
+        }
+    }
+}
+
+/// Openness of each eye: fr_eye's probability that it is open. (The mesh's eye aspect ratio
+/// was measured too and separates open from closed eyes far worse on LFW-sized faces; see
+/// `docs/ATTRIBUTES.md`.)
+fn eye_status(
+    nets: &AttributeNets,
+    image: &RgbImage,
+    face: &AnalysedFace,
+) -> Result<EyeStatus, EngineError> {
+    let openness = |first: usize| -> Result<f32, EngineError> {
+        let eye: [Point; 6] =
+            std::array::from_fn(|i| face.landmarks.0.get(first + i).copied().unwrap_or_default());
+        nets.eye_open(image, &eye)
+    };
+    // iBUG 36–41 is the image-left eye (the subject's right), 42–47 the other.
+    Ok(EyeStatus {
+        right_eye: openness(36)?,
+        left_eye: openness(42)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expression_follows_happiness_then_the_mouth() {
+        assert_eq!(expression(0.2, 0.3).label, "none");
+        assert_eq!(expression(0.9, 0.02).label, "smile");
+        assert_eq!(expression(0.9, 0.3).label, "laugh");
+        assert!((expression(0.2, 0.0).probability - 0.8).abs() < 1e-6);
+    }
+}
