@@ -73,6 +73,7 @@ pub mod error;
 pub mod faces;
 mod index;
 pub mod quotas;
+pub mod reembed;
 mod sealed;
 pub mod search;
 
@@ -98,6 +99,7 @@ pub use faces::{
 pub use quotas::{
     ApiUsage, QuotaChange, QuotaEntry, QuotaKind, QuotaLimits, EVERY_API, USAGE_FILE_NAME,
 };
+pub use reembed::FaceToReembed;
 pub use sealed::KEY_FILE_NAME;
 pub use search::{MultiSearchQuery, SearchHit, SearchQuery};
 

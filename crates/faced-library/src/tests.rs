@@ -830,3 +830,39 @@ fn user_info_is_kept_unless_given() {
         .unwrap();
     assert_eq!(hit(&lib).user_info, "Alice");
 }
+
+#[test]
+fn reembedding_moves_every_face_to_the_new_model_or_none() {
+    let (_dir, lib, app) = setup("reembed");
+    for (user, token) in [("alice", "t1"), ("bob", "t2")] {
+        let mut req = face(&app, "staff", user, token, random_unit(DIM));
+        req.crop_jpeg = Some(vec![0xff, 0xd8, token.len() as u8]);
+        lib.add_face(req).unwrap();
+    }
+    let todo = lib.faces_to_reembed("model-v2").unwrap();
+    assert_eq!(todo.len(), 2);
+    assert!(todo.iter().all(|f| f.crop_jpeg.is_some() && f.group_id == "staff"));
+    assert!(lib.faces_to_reembed(MODEL).unwrap().is_empty());
+    // Half a library is refused and nothing changes.
+    let new_alice = at_cosine(1.0, 32, 1);
+    let partial = vec![(todo[0].face_ref, new_alice.clone())];
+    assert!(matches!(
+        lib.replace_embeddings("model-v2", &partial),
+        Err(LibraryError::ModelMismatch { .. })
+    ));
+    assert_eq!(lib.faces_to_reembed("model-v2").unwrap().len(), 2);
+    let all: Vec<(i64, Vec<f32>)> = todo
+        .iter()
+        .map(|f| (f.face_ref, if f.user_id == "alice" { new_alice.clone() } else { at_cosine(0.0, 32, 2) }))
+        .collect();
+    assert_eq!(lib.replace_embeddings("model-v2", &all).unwrap(), 2);
+    drop(lib);
+    // Reopened, the library searches with the new model only.
+    let lib = Library::open(_dir.path()).unwrap();
+    let mut q = query(&app, &["staff"], new_alice.clone(), 1);
+    assert!(lib.search(&q).is_err(), "the old model is refused");
+    q.model_id = "model-v2".into();
+    let hits = lib.search(&q).unwrap();
+    assert_eq!(hits[0].user_id, "alice");
+    assert!(hits[0].similarity > 0.99);
+}

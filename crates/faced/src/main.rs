@@ -7,6 +7,7 @@
 mod admin;
 mod config;
 mod models;
+mod reembed;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,6 +63,23 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: admin::TokenCommand,
+    },
+    /// The face library as a whole.
+    Library {
+        #[command(subcommand)]
+        command: LibraryCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LibraryCommand {
+    /// Re-embed every registered face with a pack's embedder, from the stored face crops (run
+    /// with the server stopped). All faces or none: a face that cannot be re-embedded is
+    /// listed and nothing changes.
+    Reembed {
+        /// The pack to move to; default the configured one.
+        #[arg(long)]
+        pack: Option<String>,
     },
 }
 
@@ -123,6 +141,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::App { command } => admin::app(command, &config),
         Command::Token { command } => admin::token(command, &config),
+        Command::Library {
+            command: LibraryCommand::Reembed { pack: id },
+        } => {
+            let target = match id {
+                Some(id) => pack_by_id(&id).ok_or_else(|| anyhow!("unknown model pack {id:?}"))?,
+                None => pack(&config)?,
+            };
+            reembed::reembed(&config, target)
+        }
     }
 }
 
