@@ -1246,10 +1246,15 @@ impl Report<'_> {
         )?;
 
         writeln!(r, "## Reproducing\n")?;
+        let pack_flag = match self.pack.id {
+            "faceplugin" => String::new(),
+            id => format!(" --pack {id}"),
+        };
         writeln!(
             r,
-            "```sh\ncargo run --release -p faced-bench --bin eval            # inference + report (writes this file)\n\
-             cargo run --release -p faced-bench --bin eval -- --cached # reuse target/faced-eval-embeddings.bin\n```\n"
+            "```sh\ncargo run --release -p faced-bench --bin eval --{pack_flag}          # inference + report (writes this file)\n\
+             cargo run --release -p faced-bench --bin eval --{pack_flag} --cached # reuse {}\n```\n",
+            cache_name(self.pack)
         )?;
         writeln!(
             r,
