@@ -841,7 +841,9 @@ fn reembedding_moves_every_face_to_the_new_model_or_none() {
     }
     let todo = lib.faces_to_reembed("model-v2").unwrap();
     assert_eq!(todo.len(), 2);
-    assert!(todo.iter().all(|f| f.crop_jpeg.is_some() && f.group_id == "staff"));
+    assert!(todo
+        .iter()
+        .all(|f| f.crop_jpeg.is_some() && f.group_id == "staff"));
     assert!(lib.faces_to_reembed(MODEL).unwrap().is_empty());
     // Half a library is refused and nothing changes.
     let new_alice = at_cosine(1.0, 32, 1);
@@ -853,7 +855,16 @@ fn reembedding_moves_every_face_to_the_new_model_or_none() {
     assert_eq!(lib.faces_to_reembed("model-v2").unwrap().len(), 2);
     let all: Vec<(i64, Vec<f32>)> = todo
         .iter()
-        .map(|f| (f.face_ref, if f.user_id == "alice" { new_alice.clone() } else { at_cosine(0.0, 32, 2) }))
+        .map(|f| {
+            (
+                f.face_ref,
+                if f.user_id == "alice" {
+                    new_alice.clone()
+                } else {
+                    at_cosine(0.0, 32, 2)
+                },
+            )
+        })
         .collect();
     assert_eq!(lib.replace_embeddings("model-v2", &all).unwrap(), 2);
     drop(lib);

@@ -70,6 +70,10 @@ fn embed_crop(engine: &Engine, crop: Option<&[u8]>) -> Result<Vec<f32>, String> 
     let faces = engine
         .analyse(&image, 1, FaceOrder::CentreFirst)
         .map_err(|e| format!("engine: {e}"))?;
-    let face = faces.first().ok_or("the new pack finds no face in the crop")?;
-    engine.embed(&image, face).map_err(|e| format!("engine: {e}"))
+    let face = faces
+        .first()
+        .ok_or("the new pack finds no face in the crop")?;
+    engine
+        .embed(&image, face)
+        .map_err(|e| format!("engine: {e}"))
 }

@@ -59,6 +59,8 @@ const USAGE: &str =
     "usage: eval [--pack ID] [--data DIR] [--models DIR] [--threads N] [--cached] [--no-write]
 
   --pack ID      the model pack: faceplugin (default) or clean
+  --mesh-align   experiment: align the embedder's face with FaceMesh's five points instead of
+                 the pack's own landmarks (report only; docs are not written)
 
   --data DIR     the shared data folder holding faces/ (default: ../shared/data from the repo root)
   --models DIR   models folder (default: $FACED_MODELS_DIR, else ~/.cache/faced/models)
@@ -73,6 +75,7 @@ struct Options {
     cached: bool,
     write_docs: bool,
     pack: &'static PackManifest,
+    mesh_align: bool,
 }
 
 fn parse_options() -> Result<Options> {
@@ -83,6 +86,7 @@ fn parse_options() -> Result<Options> {
         cached: false,
         write_docs: true,
         pack: &FACEPLUGIN,
+        mesh_align: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -96,6 +100,7 @@ fn parse_options() -> Result<Options> {
                     .max(1);
             }
             "--cached" => options.cached = true,
+            "--mesh-align" => options.mesh_align = true,
             "--pack" => {
                 let id = flag_value(&mut args, "--pack")?;
                 options.pack = pack_by_id(&id).with_context(|| format!("no pack {id:?}"))?;
@@ -143,9 +148,15 @@ fn main() -> Result<()> {
     let identities = read_identities(&faces)?;
     let pairs = read_pairs(&faces)?;
     let pack = options.pack;
-    let embedder_id = pack.embedder_id;
+    let experiment = if options.mesh_align {
+        "+mesh-align"
+    } else {
+        ""
+    };
+    let embedder_id = format!("{}{experiment}", pack.embedder_id);
+    let embedder_id = embedder_id.as_str();
     let dim = pack.embedding_dim;
-    let cache = repo_root().join(cache_name(pack));
+    let cache = repo_root().join(format!("{}{experiment}", cache_name(pack)));
 
     let cached = if options.cached {
         match load_cache(&cache, embedder_id, dim, &labels) {
@@ -175,13 +186,19 @@ fn main() -> Result<()> {
             let engine = Engine::load(pack, &models).with_context(|| {
                 format!("loading the {} pack from {}", pack.id, models.display())
             })?;
-            if engine.embedder_id() != embedder_id {
+            if engine.embedder_id() != pack.embedder_id {
                 bail!(
                     "engine reports embedder {:?}, pack says {embedder_id:?}",
                     engine.embedder_id()
                 );
             }
-            let embedded = infer(&engine, &faces, &labels, options.threads)?;
+            let embedded = infer(
+                &engine,
+                &faces,
+                &labels,
+                options.threads,
+                options.mesh_align,
+            )?;
             save_cache(&cache, embedder_id, dim, &labels, &embedded)
                 .with_context(|| format!("writing {}", cache.display()))?;
             eprintln!("cached embeddings in {}", cache.display());
@@ -236,7 +253,7 @@ fn main() -> Result<()> {
     };
     let markdown = report.markdown()?;
     println!("{markdown}");
-    if options.write_docs {
+    if options.write_docs && !options.mesh_align {
         let path = repo_root().join(calibration_doc(pack));
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -256,7 +273,13 @@ fn main() -> Result<()> {
 // Inference and its cache.
 
 /// Runs decode → analyse (1 face, centre first) → embed over every labelled image.
-fn infer(engine: &Engine, faces: &Path, labels: &[Label], threads: usize) -> Result<Embedded> {
+fn infer(
+    engine: &Engine,
+    faces: &Path,
+    labels: &[Label],
+    threads: usize,
+    mesh_align: bool,
+) -> Result<Embedded> {
     let total = labels.len();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
@@ -273,7 +296,7 @@ fn infer(engine: &Engine, faces: &Path, labels: &[Label], threads: usize) -> Res
                         let path = faces.join(&label.file);
                         let bytes = std::fs::read(&path)
                             .with_context(|| format!("reading {}", path.display()))?;
-                        out.push((i, embed_one(engine, &bytes)));
+                        out.push((i, embed_one(engine, &bytes, mesh_align)));
                         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                         if n % PROGRESS_EVERY == 0 || n == total {
                             let secs = started.elapsed().as_secs_f64();
@@ -309,7 +332,7 @@ fn infer(engine: &Engine, faces: &Path, labels: &[Label], threads: usize) -> Res
     })
 }
 
-fn embed_one(engine: &Engine, bytes: &[u8]) -> Outcome {
+fn embed_one(engine: &Engine, bytes: &[u8], mesh_align: bool) -> Outcome {
     let image = match faced_engine::decode::decode(bytes, &DECODE_LIMITS) {
         Ok(image) => image,
         Err(e) => return Outcome::Failed(format!("decode: {e}")),
@@ -318,10 +341,18 @@ fn embed_one(engine: &Engine, bytes: &[u8]) -> Outcome {
         Ok(faces) => faces,
         Err(e) => return Outcome::Failed(format!("analyse: {e}")),
     };
-    let Some(face) = faces.first() else {
+    let Some(mut face) = faces.into_iter().next() else {
         return Outcome::NoFace;
     };
-    match engine.embed(&image, face) {
+    if mesh_align {
+        if let Err(e) = engine.add_mesh(&image, &mut face) {
+            return Outcome::Failed(format!("mesh: {e}"));
+        }
+        if let Some(mesh) = &face.mesh {
+            face.five = faced_engine::landmarks::FivePoints(mesh.five_points());
+        }
+    }
+    match engine.embed(&image, &face) {
         Ok(embedding) => Outcome::Face(embedding),
         Err(e) => Outcome::Failed(format!("embed: {e}")),
     }
