@@ -372,8 +372,9 @@ fn fit(engine: &Engine) -> Res<()> {
             for (first, right) in [(36, true), (42, false)] {
                 let eye: [faced_engine::geometry::Point; 6] =
                     std::array::from_fn(|i| face.landmarks.0[first + i]);
-                let net = engine.attribute_nets().eye_open(&image, &eye)?;
-                note(format!("fr_eye open, eyes={}", label.eyes), net);
+                if let Some(net) = engine.attribute_nets().eye_open(&image, &eye)? {
+                    note(format!("fr_eye open, eyes={}", label.eyes), net);
+                }
                 note(
                     format!("eye aspect, eyes={}", label.eyes),
                     shape::eye_aspect(mesh, right),

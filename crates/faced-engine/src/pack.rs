@@ -269,8 +269,9 @@ pub const FACEPLUGIN: PackManifest = PackManifest {
 };
 
 /// The clean pack: every weight of its recognition chain has a clean licence (BlazeFace and
-/// FaceMesh from MediaPipe, Apache-2.0; dlib's ResNet-29, public domain), with the same
-/// attribute networks as the default pack.
+/// FaceMesh from MediaPipe, Apache-2.0; dlib's ResNet-29, public domain), and nothing from the
+/// faceplugin package: its attribute networks are `@vladmandic/human`'s (stated MIT), and eye
+/// state comes from the mesh's geometry instead of faceplugin's fr_eye.
 pub const CLEAN: PackManifest = PackManifest {
     id: "clean",
     pipeline: Pipeline::Clean,
@@ -281,7 +282,6 @@ pub const CLEAN: PackManifest = PackManifest {
         FACEMESH_FILES[1],
         DLIB_RESNET_FILES[0],
         DLIB_RESNET_FILES[1],
-        FACEPLUGIN_EYE,
         FACERES_FILES[0],
         FACERES_FILES[1],
         EMOTION_FILES[0],

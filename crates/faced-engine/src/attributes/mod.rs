@@ -158,7 +158,7 @@ pub(crate) fn compute(
         }
     }
     if wanted.eye_status {
-        out.eye_status = Some(eye_status(nets, image, face)?);
+        out.eye_status = Some(eye_status(nets, image, face, mesh)?);
     }
     if wanted.glasses || wanted.mask || wanted.face_type {
         let features =
@@ -232,24 +232,40 @@ pub fn expression(happy: f32, opening: f32) -> Labelled {
     }
 }
 
-/// Openness of each eye: fr_eye's probability that it is open. (The mesh's eye aspect ratio
-/// was measured too and separates open from closed eyes far worse on LFW-sized faces; see
-/// `docs/ATTRIBUTES.md`.)
+/// Openness of each eye: fr_eye's probability that it is open where the pack has fr_eye (the
+/// default pack); else (the clean pack) the mesh's eye aspect ratio mapped linearly from
+/// [`EYE_ASPECT_CLOSED`] (0) to [`EYE_ASPECT_OPEN`] (1), which separates open from closed
+/// eyes worse on LFW-sized faces (see `docs/ATTRIBUTES.md`).
 fn eye_status(
     nets: &AttributeNets,
     image: &RgbImage,
     face: &AnalysedFace,
+    mesh: &Mesh,
 ) -> Result<EyeStatus, EngineError> {
-    let openness = |first: usize| -> Result<f32, EngineError> {
+    let openness = |first: usize, right: bool| -> Result<f32, EngineError> {
         let eye: [Point; 6] =
             std::array::from_fn(|i| face.landmarks.0.get(first + i).copied().unwrap_or_default());
-        nets.eye_open(image, &eye)
+        Ok(match nets.eye_open(image, &eye)? {
+            Some(open) => open,
+            None => eye_aspect_openness(shape::eye_aspect(mesh, right)),
+        })
     };
     // iBUG 36–41 is the image-left eye (the subject's right), 42–47 the other.
     Ok(EyeStatus {
-        right_eye: openness(36)?,
-        left_eye: openness(42)?,
+        right_eye: openness(36, true)?,
+        left_eye: openness(42, false)?,
     })
+}
+
+/// Eye aspect ratio of a shut eye (openness 0): below the 5th percentile of open eyes on LFW
+/// (0.164, `attributes_measure -- stats`).
+pub const EYE_ASPECT_CLOSED: f32 = 0.10;
+/// Eye aspect ratio of a fully open eye (openness 1): about the median of open eyes (0.23).
+pub const EYE_ASPECT_OPEN: f32 = 0.22;
+
+/// The eye aspect ratio mapped linearly to [0, 1].
+pub fn eye_aspect_openness(aspect: f32) -> f32 {
+    ((aspect - EYE_ASPECT_CLOSED) / (EYE_ASPECT_OPEN - EYE_ASPECT_CLOSED)).clamp(0.0, 1.0)
 }
 
 #[cfg(test)]

@@ -58,7 +58,8 @@ pub struct AttributeNets {
     faceres: Box<dyn Network>,
     emotion: Box<dyn Network>,
     antispoof: Box<dyn Network>,
-    eye: Box<dyn Network>,
+    /// fr_eye, when the pack has it (the clean pack leaves it out: its licence is unclear).
+    eye: Option<Box<dyn Network>>,
     liveness: Box<dyn Network>,
 }
 
@@ -98,7 +99,10 @@ impl AttributeNets {
                 3,
                 &["Identity"],
             )?,
-            eye: onnx("fr_eye", Role::EyeState, &[1, 1, 24, 24])?,
+            eye: match pack.path_of(models_dir, Role::EyeState) {
+                Some(_) => Some(onnx("fr_eye", Role::EyeState, &[1, 1, 24, 24])?),
+                None => None,
+            },
             liveness: graph(
                 "liveness",
                 Role::Liveness,
@@ -193,7 +197,11 @@ impl AttributeNets {
     /// Probability that an eye is open. `eye` is its six iBUG points (corner, two upper
     /// lid points, corner, two lower lid points): faceplugin's demo crops an axis-aligned
     /// square of 1.6 corner distances around the lids' four points.
-    pub fn eye_open(&self, image: &RgbImage, eye: &[Point; 6]) -> Result<f32, EngineError> {
+    /// `None` when the pack has no eye-state network.
+    pub fn eye_open(&self, image: &RgbImage, eye: &[Point; 6]) -> Result<Option<f32>, EngineError> {
+        let Some(net) = &self.eye else {
+            return Ok(None);
+        };
         let centre = Point::mean(&[eye[1], eye[2], eye[4], eye[5]]);
         let side = EYE_CROP_SCALE * (eye[3].x - eye[0].x).abs().max(1.0);
         let to_crop = Affine::upright_square(centre, side, 0.0, EYE_SIDE);
@@ -205,13 +213,13 @@ impl AttributeNets {
         let side = EYE_SIDE as usize;
         let logits = first_output(
             "fr_eye",
-            self.eye.run(Tensor4 {
+            net.run(Tensor4 {
                 shape: vec![1, 1, side, side],
                 data: grey,
             })?,
             2,
         )?;
-        Ok(softmax(&logits)[1])
+        Ok(Some(softmax(&logits)[1]))
     }
 
     /// `@vladmandic/human`'s probability that the face is live (trained on one person's
