@@ -122,11 +122,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             command: ModelsCommand::Fetch { all },
         } => {
             if all {
-                faced_engine::pack::PACKS
-                    .iter()
-                    .try_for_each(|p| models::fetch(p, &config.models_dir()))
+                models::fetch(faced_engine::pack::PACKS, &config.models_dir())
             } else {
-                models::fetch(pack(&config)?, &config.models_dir())
+                models::fetch(std::slice::from_ref(pack(&config)?), &config.models_dir())
             }
         }
         Command::Serve {

