@@ -9,8 +9,10 @@
 //! Precedence when several checks fail (Baidu does not document one): completeness (223116),
 //! then illumination (223115), then blur (223114), then occlusion. The broad problems come
 //! first because they make the finer measures meaningless (an occlusion score of a face half
-//! outside the picture, or in the dark, says little). Among failing occlusion regions the most
-//! occluded one is reported; ties go to the lower code (left eye 223121, right eye 223122, left
+//! outside the picture, or in the dark, says little). When [`COVERED_REGIONS`] or more regions
+//! fail at once the face as a whole is covered (a mask, a hand, a scarf over the lower face)
+//! and the answer is the aggregate `223113 face is covered`; otherwise the most occluded
+//! failing region is reported; ties go to the lower code (left eye 223121, right eye 223122, left
 //! cheek 223123, right cheek 223124, chin 223125, nose 223126, mouth 223127).
 
 use faced_engine::quality::{Quality, Region};
@@ -226,6 +228,10 @@ impl QualityJson {
     }
 }
 
+/// Failing regions from which a face counts as covered as a whole (223113) rather than
+/// occluded in one place: three neighbouring regions is more than one object over one feature.
+pub const COVERED_REGIONS: usize = 3;
+
 /// Ok when the face passes `level`, else the code of the failing check (module docs give the
 /// precedence).
 pub fn check_quality(level: ControlLevel, q: &QualityJson) -> Result<(), ErrorCode> {
@@ -241,10 +247,16 @@ pub fn check_quality(level: ControlLevel, q: &QualityJson) -> Result<(), ErrorCo
     if q.blur > limits.blur_max {
         return Err(ErrorCode::FaceFuzzy);
     }
-    let worst = q
+    let failing: Vec<(f32, ErrorCode)> = q
         .occlusions()
         .into_iter()
         .filter(|(v, _)| *v > limits.occlusion_max)
+        .collect();
+    if failing.len() >= COVERED_REGIONS {
+        return Err(ErrorCode::FaceCovered);
+    }
+    let worst = failing
+        .into_iter()
         .fold(None::<(f32, ErrorCode)>, |best, (v, code)| match best {
             Some((b, _)) if b >= v => best,
             _ => Some((v, code)),
@@ -356,6 +368,13 @@ mod tests {
             Err(ErrorCode::LeftCheekOccluded),
             "a tie goes to the lower code"
         );
+        q.occlusion.chin_contour = 0.65;
+        assert_eq!(
+            check_quality(ControlLevel::Normal, &q),
+            Err(ErrorCode::FaceCovered),
+            "three failing regions: the face is covered"
+        );
+        q.occlusion.chin_contour = 0.0;
         q.occlusion.mouth = 0.5;
         q.occlusion.left_cheek = 0.5;
         assert_eq!(check_quality(ControlLevel::Normal, &q), Ok(()));

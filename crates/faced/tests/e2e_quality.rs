@@ -208,6 +208,28 @@ fn each_failing_check_answers_its_code() {
         let answer = add("q_codes", "covered", picture(&covered), "NORMAL");
         assert_eq!(code(&answer), expected, "{region:?}: {answer}");
     }
+    // The whole lower face covered (nose, mouth, cheeks, chin): the aggregate code.
+    let boxes = quality::region_boxes(&clean, &face).expect("regions");
+    let lower = [
+        Region::Nose,
+        Region::Mouth,
+        Region::LeftCheek,
+        Region::RightCheek,
+        Region::ChinContour,
+    ]
+    .iter()
+    .fold(boxes[Region::Nose as usize], |b, r| {
+        let o = boxes[*r as usize];
+        faced_engine::geometry::BBox {
+            x1: b.x1.min(o.x1),
+            y1: b.y1.min(o.y1),
+            x2: b.x2.max(o.x2),
+            y2: b.y2.max(o.y2),
+        }
+    });
+    let masked = variants::occluded(&clean, &lower, Occluder::Black, [0.0; 3]);
+    let answer = add("q_codes", "covered", picture(&masked), "NORMAL");
+    assert_eq!(code(&answer), 223113, "{answer}");
 }
 
 #[test]
