@@ -240,8 +240,8 @@ impl Engine {
         Ok(())
     }
 
-    /// The wanted attributes of a face, placing its mesh first when it has none; an empty
-    /// `wanted` runs nothing.
+    /// The wanted attributes of a face, placing its mesh first when one of them reads it and
+    /// the face has none; an empty `wanted` runs nothing.
     pub fn attributes(
         &self,
         image: &RgbImage,
@@ -251,14 +251,10 @@ impl Engine {
         if wanted.is_empty() {
             return Ok(Attributes::default());
         }
-        self.add_mesh(image, face)?;
-        match &face.mesh {
-            Some(mesh) => crate::attributes::compute(&self.attributes, image, face, mesh, wanted),
-            None => Err(EngineError::Inference {
-                model: "facemesh",
-                message: "no mesh".into(),
-            }),
+        if wanted.needs_mesh(self.attributes.has_eye_network()) {
+            self.add_mesh(image, face)?;
         }
+        crate::attributes::compute(&self.attributes, image, face, wanted)
     }
 
     /// The attribute networks themselves (for calibration tools that need one network's raw

@@ -143,8 +143,8 @@ impl FaceMesh {
         let [coords, presence] = &outputs[..] else {
             return Err(fail("expected 2 outputs"));
         };
-        if coords.len() != VERTICES * 3 {
-            return Err(fail("expected 1404 coordinates"));
+        if coords.len() != VERTICES * 3 || !coords.iter().all(|v| v.is_finite()) {
+            return Err(fail("expected 1404 finite coordinates"));
         }
         let to_image = to_crop.inverse().ok_or_else(|| fail("degenerate crop"))?;
         let z_scale = size * CROP_SCALE / SIDE as f32;

@@ -250,14 +250,18 @@ pub fn landmark150(mesh: &Mesh) -> Vec<(String, Point)> {
     out
 }
 
-/// Baidu's `landmark72`, in the group order of Baidu's legacy 72-point diagram: contour 0–12
-/// (subject's right temple round the chin to the left), right eye 13–21 (eight contour points
-/// from the outer corner along the upper lid and back along the lower, then the centre), right
-/// brow 22–29 (eight points round its outline), left eye 30–38, left brow 39–46, nose 47–57
-/// (the bridge's top, the right wall top to bottom, the base, the left wall bottom to top, the tip), mouth 58–71 (outer
-/// outline from the right corner over the upper lip and back along the lower: 10, then the
-/// inner corners and the inner lips' middles). The per-index meaning of Baidu's diagram is
-/// unconfirmed; see `docs/ATTRIBUTES.md`.
+/// Baidu's `landmark72`, in the group order of Baidu's legacy 72-point diagram:
+///
+/// * 0–12 the contour, subject's right temple round the chin to the left;
+/// * 13–20 the right eye's outline (from the outer corner along the upper lid and back along
+///   the lower), 21 its centre; 22–29 the right brow's outline;
+/// * 30–38 and 39–46 the same for the left eye and brow;
+/// * 47–57 the nose: the bridge's top, the right wall top to bottom, the base, the left wall
+///   bottom to top, the tip;
+/// * 58–67 the outer lip outline from the right corner over the upper lip and back along the
+///   lower; 68–71 the inner corners and the inner lips' middles.
+///
+/// The per-index meaning of Baidu's diagram is unconfirmed; see `docs/ATTRIBUTES.md`.
 pub fn landmark72(mesh: &Mesh) -> Vec<Point> {
     let mut out = resample(mesh, &CONTOUR, 13);
     for (eye, brow) in [(&RIGHT_EYE, &RIGHT_BROW), (&LEFT_EYE, &LEFT_BROW)] {

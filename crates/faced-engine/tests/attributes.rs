@@ -204,6 +204,8 @@ fn masks_and_drawings_are_seen_and_photos_are_neither() {
             .expect("attributes");
         photo_flags += usize::from(a.mask.is_some_and(|m| m.0))
             + usize::from(a.face_type.is_some_and(|t| t.label == "cartoon"));
+        assert!(face.mesh.is_none(), "mask and face_type need no mesh");
+        engine().add_mesh(&image, &mut face).expect("mesh");
         let mesh = face.mesh.as_ref().expect("mesh");
         let outline: Vec<(f32, f32)> = [
             234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288,

@@ -3,7 +3,7 @@
 //! replaced in one transaction, so a library is never left half on one model and half on
 //! the other.
 
-use rusqlite::{params, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use crate::db::{embedding_to_blob, to_sql_int};
 use crate::index::normalized;
@@ -71,6 +71,13 @@ impl Library {
                 tx.prepare("UPDATE faces SET embedding = ?2, model_id = ?3 WHERE id = ?1")?;
             for (face_ref, embedding) in embeddings {
                 let embedding = normalized(embedding)?;
+                if dim.is_some_and(|d| d != embedding.len()) {
+                    return Err(LibraryError::DimensionMismatch {
+                        group_id: format!("(face row {face_ref})"),
+                        expected: dim.unwrap_or_default(),
+                        found: embedding.len(),
+                    });
+                }
                 dim = Some(embedding.len());
                 update.execute(params![face_ref, embedding_to_blob(&embedding), model_id])?;
             }
@@ -82,7 +89,7 @@ impl Library {
                 params![model_id],
                 |row| row.get(0),
             )
-            .ok();
+            .optional()?;
         if let Some(token) = left {
             return Err(LibraryError::ModelMismatch {
                 group_id: format!("(face {token})"),

@@ -92,10 +92,7 @@ pub struct AttributesJson {
     pub liveness: Option<LivenessJson>,
 }
 
-/// Two decimals, as Baidu's responses show them.
-fn two_places(v: f32) -> f32 {
-    (v * 100.0).round() / 100.0
-}
+use crate::controls::two_places;
 
 fn labelled(l: Labelled) -> TypeProbability {
     TypeProbability {
@@ -150,6 +147,27 @@ impl AttributesJson {
             liveness: a.liveness.map(|s| LivenessJson {
                 livemapscore: two_places(s),
             }),
+        }
+    }
+
+    /// Every field of `self`, and those it lacks from `earlier` (the same face measured by
+    /// an earlier request).
+    pub fn or(self, earlier: AttributesJson) -> AttributesJson {
+        AttributesJson {
+            age: self.age.or(earlier.age),
+            beauty: self.beauty.or(earlier.beauty),
+            expression: self.expression.or(earlier.expression),
+            face_shape: self.face_shape.or(earlier.face_shape),
+            gender: self.gender.or(earlier.gender),
+            glasses: self.glasses.or(earlier.glasses),
+            landmark72: self.landmark72.or(earlier.landmark72),
+            landmark150: self.landmark150.or(earlier.landmark150),
+            eye_status: self.eye_status.or(earlier.eye_status),
+            emotion: self.emotion.or(earlier.emotion),
+            face_type: self.face_type.or(earlier.face_type),
+            mask: self.mask.or(earlier.mask),
+            spoofing: self.spoofing.or(earlier.spoofing),
+            liveness: self.liveness.or(earlier.liveness),
         }
     }
 

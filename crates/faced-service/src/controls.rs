@@ -107,16 +107,6 @@ pub struct Controls {
     pub spoofing: ControlLevel,
 }
 
-impl Controls {
-    /// Only a quality control (endpoints without the other two).
-    pub fn quality_only(quality: ControlLevel) -> Self {
-        Controls {
-            quality,
-            ..Controls::default()
-        }
-    }
-}
-
 /// Spec §1.8: a face fails `liveness_control` when its single-image liveness score is
 /// *below* the level's threshold (223120).
 pub const LIVENESS_THRESHOLDS: [(ControlLevel, f32); 3] = [
@@ -189,7 +179,7 @@ pub struct QualityJson {
 }
 
 /// Two decimals, as Baidu's responses show them (checks use the rounded value the client sees).
-fn two_places(v: f32) -> f32 {
+pub(crate) fn two_places(v: f32) -> f32 {
     (v * 100.0).round() / 100.0
 }
 
@@ -228,8 +218,9 @@ impl QualityJson {
     }
 }
 
-/// Failing regions from which a face counts as covered as a whole (223113) rather than
-/// occluded in one place: three neighbouring regions is more than one object over one feature.
+/// Failing regions (any of the seven) from which a face counts as covered as a whole (223113)
+/// rather than occluded in one place: three regions at once is more than one object over one
+/// feature.
 pub const COVERED_REGIONS: usize = 3;
 
 /// Ok when the face passes `level`, else the code of the failing check (module docs give the

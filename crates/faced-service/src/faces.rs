@@ -384,12 +384,12 @@ impl FaceService {
         let order = req.order;
         let (margin, crops) = (self.config.face_crop_margin, self.config.store_face_crops);
         let for_work = image.clone();
-        // Registered faces always carry their quality, so that their face_token can stand in
-        // for the photo under a quality control later.
-        let needs = Needs {
-            quality: true,
-            ..Needs::of(&FaceFields::default(), req.controls)
-        };
+        // Registered faces always carry their quality, liveness and spoofing scores, so that
+        // their face_token can stand in for the photo under any control later.
+        let mut needs = Needs::of(&FaceFields::default(), req.controls);
+        needs.quality = true;
+        needs.attributes.liveness = true;
+        needs.attributes.spoofing = true;
         let (face, crop) = self
             .infer(move |engine| {
                 let face = embed_faces(engine, &bytes, &for_work, 1, order, &needs)?
@@ -586,20 +586,21 @@ impl FaceService {
     async fn remember(&self, app_id: &str, faces: &[EmbeddedFace]) -> Result<(), ErrorCode> {
         let app = app_id.to_string();
         let model = self.engine.embedder_id().to_string();
-        let tokens: Vec<(String, Vec<f32>, Option<String>)> = faces
+        let tokens: Vec<(String, Vec<f32>, FaceSummary)> = faces
             .iter()
-            .map(|f| {
-                (
-                    f.face_token.clone(),
-                    f.embedding.clone(),
-                    f.summary.to_meta(),
-                )
-            })
+            .map(|f| (f.face_token.clone(), f.embedding.clone(), f.summary.clone()))
             .collect();
-        let expires = unix_now() + TRANSIENT_FACE_TOKEN_SECS;
+        let now = unix_now();
+        let expires = now + TRANSIENT_FACE_TOKEN_SECS;
         self.store(move |lib| {
-            for (token, embedding, meta) in &tokens {
-                lib.remember_transient(&app, token, embedding, &model, expires, meta.as_deref())?;
+            for (token, embedding, summary) in tokens {
+                // The same photo gives the same token: keep what an earlier request measured
+                // of it (a plain detect must not erase a liveness score taken before).
+                let earlier = lib
+                    .lookup_face(&app, &token, now)?
+                    .and_then(|stored| FaceSummary::of_stored(&stored).ok());
+                let meta = summary.keeping_measures_of(earlier).to_meta();
+                lib.remember_transient(&app, &token, &embedding, &model, expires, meta.as_deref())?;
             }
             Ok(())
         })
@@ -660,16 +661,7 @@ fn embed_faces(
                 )));
             }
             if needs.fields.needs_mesh() || !needs.attributes.is_empty() {
-                let computed = engine
-                    .attributes(image, &mut face, &needs.attributes)
-                    .map_err(engine_fault)?;
-                if needs.fields.landmark72 || needs.fields.landmark150 {
-                    engine.add_mesh(image, &mut face).map_err(engine_fault)?;
-                }
-                let json = AttributesJson::of(&computed, face.mesh.as_ref(), &needs.fields);
-                summary.liveness = json.liveness.map(|l| l.livemapscore);
-                summary.spoofing = json.spoofing;
-                summary.attributes = Some(json);
+                summary.attributes = face_attributes(engine, image, &mut face, needs);
             }
             Ok(EmbeddedFace {
                 summary,
@@ -679,6 +671,35 @@ fn embed_faces(
             })
         })
         .collect()
+}
+
+/// The attributes `needs` asks for in Baidu's shapes; `None` (logged) when the engine cannot
+/// measure this face (degenerate points), so one odd face does not fail a multi-face detect.
+fn face_attributes(
+    engine: &Engine,
+    image: &RgbImage,
+    face: &mut AnalysedFace,
+    needs: &Needs,
+) -> Option<AttributesJson> {
+    let measured = engine
+        .attributes(image, face, &needs.attributes)
+        .and_then(|computed| {
+            if needs.fields.landmark72 || needs.fields.landmark150 {
+                engine.add_mesh(image, face)?;
+            }
+            Ok(computed)
+        });
+    match measured {
+        Ok(computed) => Some(AttributesJson::of(
+            &computed,
+            face.mesh.as_ref(),
+            &needs.fields,
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "face attributes not measured");
+            None
+        }
+    }
 }
 
 /// Same image, same face → same token: a digest of the file's bytes and the face's box.
@@ -738,12 +759,17 @@ fn judge(controls: Controls, seen: &FaceSummary) -> Result<(), ErrorCode> {
             None => return Err(ErrorCode::QualityControlError),
         }
     }
+    let attributes = seen.attributes.as_ref();
     if controls.liveness != ControlLevel::None {
-        let score = seen.liveness.ok_or(ErrorCode::LivenessControlItemError)?;
-        check_liveness(controls.liveness, score)?;
+        let score = attributes
+            .and_then(|a| a.liveness)
+            .ok_or(ErrorCode::LivenessControlItemError)?;
+        check_liveness(controls.liveness, score.livemapscore)?;
     }
     if controls.spoofing != ControlLevel::None {
-        let score = seen.spoofing.ok_or(ErrorCode::LivenessControlItemError)?;
+        let score = attributes
+            .and_then(|a| a.spoofing)
+            .ok_or(ErrorCode::LivenessControlItemError)?;
         check_spoofing(controls.spoofing, score)?;
     }
     Ok(())
@@ -762,13 +788,8 @@ struct FaceSummary {
     /// registered); absent in metas written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     quality: Option<QualityJson>,
-    /// Single-image liveness score, when measured (a liveness control or field asked).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    liveness: Option<f32>,
-    /// Spoofing score, when measured.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    spoofing: Option<f32>,
-    /// The attributes computed for the request that saw the face.
+    /// The attributes measured of the face (liveness and spoofing scores included), by the
+    /// requests that saw it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     attributes: Option<AttributesJson>,
 }
@@ -793,10 +814,20 @@ impl FaceSummary {
                 xy((ml.x + mr.x) / 2.0, (ml.y + mr.y) / 2.0),
             ],
             quality: None,
-            liveness: None,
-            spoofing: None,
             attributes: None,
         }
+    }
+
+    /// This summary with whatever it lacks taken from an earlier one of the same face.
+    fn keeping_measures_of(mut self, earlier: Option<FaceSummary>) -> Self {
+        if let Some(earlier) = earlier {
+            self.quality = self.quality.or(earlier.quality);
+            self.attributes = match (self.attributes, earlier.attributes) {
+                (Some(new), Some(old)) => Some(new.or(old)),
+                (new, old) => new.or(old),
+            };
+        }
+        self
     }
 
     fn to_meta(&self) -> Option<String> {

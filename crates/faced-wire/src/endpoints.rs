@@ -279,29 +279,8 @@ fn quality_control(p: &Params) -> Result<ControlLevel, ErrorCode> {
     )
 }
 
-/// The `face_field` names of Baidu's detect (current and legacy spellings).
-const KNOWN_FACE_FIELDS: &[&str] = &[
-    "age",
-    "beauty",
-    "expression",
-    "face_shape",
-    "gender",
-    "glasses",
-    "landmark",
-    "landmark72",
-    "landmark150",
-    "quality",
-    "eye_status",
-    "emotion",
-    "face_type",
-    "mask",
-    "spoofing",
-    "race",
-    "faceshape",
-    "facetype",
-    "parsing",
-];
-
+/// The `face_field` list of detect (current and legacy spellings, spec §5.1); an unknown
+/// name is 222017.
 fn face_fields(p: &Params) -> Result<FaceFields, ErrorCode> {
     let mut fields = FaceFields::default();
     for name in p
@@ -311,9 +290,6 @@ fn face_fields(p: &Params) -> Result<FaceFields, ErrorCode> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        if !KNOWN_FACE_FIELDS.contains(&name) {
-            return Err(ErrorCode::ParamFaceFieldFormatError);
-        }
         let wanted = &mut fields.attributes;
         match name {
             "landmark" => {
@@ -335,7 +311,8 @@ fn face_fields(p: &Params) -> Result<FaceFields, ErrorCode> {
             "mask" => wanted.mask = true,
             "spoofing" => wanted.spoofing = true,
             // Legacy values with no model behind them: accepted and ignored (spec §5.1).
-            _ => {}
+            "race" | "parsing" => {}
+            _ => return Err(ErrorCode::ParamFaceFieldFormatError),
         }
     }
     Ok(fields)

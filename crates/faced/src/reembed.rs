@@ -65,7 +65,9 @@ pub fn reembed(config: &Config, pack: &'static PackManifest) -> anyhow::Result<(
 
 /// The new pack's embedding of the face in a stored crop, or why there is none.
 fn embed_crop(engine: &Engine, crop: Option<&[u8]>) -> Result<Vec<f32>, String> {
-    let crop = crop.ok_or("no crop was kept (store_face_crops was off)")?;
+    let crop = crop.ok_or(
+        "no crop was kept (store_face_crops was off, or the face was registered from a face_token)",
+    )?;
     let image = decode(crop, &CROP_LIMITS).map_err(|e| format!("crop does not decode: {e}"))?;
     let faces = engine
         .analyse(&image, 1, FaceOrder::CentreFirst)

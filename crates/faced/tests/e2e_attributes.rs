@@ -174,6 +174,30 @@ fn liveness_control_refuses_a_replayed_screen() {
                "liveness_control": "LOW"}),
     );
     assert_eq!(code(&by_token), 223119, "{by_token}");
+    // A registered face keeps the scores measured at enrolment: its token stands in for the
+    // photo under the control.
+    let registered = added["result"]["face_token"].clone();
+    let by_registered = call(
+        "search",
+        json!({"image": registered, "image_type": "FACE_TOKEN", "group_id_list": "live_ctl",
+               "liveness_control": "HIGH"}),
+    );
+    assert_eq!(code(&by_registered), 0, "{by_registered}");
+    // A later plain detect of the same photo does not erase what an earlier one measured.
+    let other = photo("faces/lfw-deepfunneled/Ann_Veneman/Ann_Veneman_0003.jpg");
+    let measured = detect(picture(&other), json!({"liveness_control": "LOW"}));
+    let token = measured["result"]["face_list"][0]["face_token"].clone();
+    let plain = detect(picture(&other), json!({}));
+    assert_eq!(
+        plain["result"]["face_list"][0]["face_token"], token,
+        "{plain}"
+    );
+    let again = call(
+        "detect",
+        json!({"image": token, "image_type": "FACE_TOKEN", "liveness_control": "LOW"}),
+    );
+    assert_eq!(again["result"]["face_num"], 1, "{again}");
+    assert!(again["result"]["face_list"][0]["liveness"]["livemapscore"].is_number());
     let bad = detect(picture(&clean), json!({"liveness_control": "MAYBE"}));
     assert_eq!(code(&bad), 222020, "{bad}");
 }

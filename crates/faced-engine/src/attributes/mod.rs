@@ -16,7 +16,6 @@ pub mod shape;
 use image::RgbImage;
 
 use crate::engine::AnalysedFace;
-use crate::facemesh::Mesh;
 use crate::geometry::Point;
 use crate::EngineError;
 
@@ -55,6 +54,19 @@ impl Wanted {
     /// True when nothing is asked for.
     pub fn is_empty(&self) -> bool {
         *self == Wanted::default()
+    }
+
+    /// Whether one of the wanted attributes reads the 468-point mesh (age, gender, glasses,
+    /// mask and face type use only the five alignment points; eye state too where the pack
+    /// has an eye network).
+    pub fn needs_mesh(&self, has_eye_network: bool) -> bool {
+        self.emotion
+            || self.expression
+            || self.face_shape
+            || self.beauty
+            || self.spoofing
+            || self.liveness
+            || (self.eye_status && !has_eye_network)
     }
 }
 
@@ -109,14 +121,20 @@ pub struct Attributes {
 pub const SMILE_HAPPY_MIN: f32 = 0.4;
 /// Mouth opening (inner-lip gap over mouth width) from which a smile is a laugh.
 pub const LAUGH_OPENING_MIN: f32 = 0.16;
-/// Computes the wanted attributes of one face whose mesh is placed.
+/// Computes the wanted attributes of one face; its mesh must be placed when
+/// [`Wanted::needs_mesh`] says so.
 pub(crate) fn compute(
     nets: &AttributeNets,
     image: &RgbImage,
     face: &AnalysedFace,
-    mesh: &Mesh,
     wanted: &Wanted,
 ) -> Result<Attributes, EngineError> {
+    let mesh = || {
+        face.mesh.as_ref().ok_or_else(|| EngineError::Inference {
+            model: "facemesh",
+            message: "the mesh was not placed".into(),
+        })
+    };
     let mut out = Attributes::default();
     let [left, right, ..] = face.five.0;
     let roll = (right.y - left.y).atan2(right.x - left.x);
@@ -140,7 +158,7 @@ pub(crate) fn compute(
         }
     }
     if wanted.emotion || wanted.expression {
-        let emotions = nets.emotions(image, mesh, roll)?;
+        let emotions = nets.emotions(image, mesh()?, roll)?;
         if wanted.emotion {
             let (i, p) = emotions
                 .iter()
@@ -154,11 +172,11 @@ pub(crate) fn compute(
             });
         }
         if wanted.expression {
-            out.expression = Some(expression(emotions[3], shape::mouth_opening(mesh)));
+            out.expression = Some(expression(emotions[3], shape::mouth_opening(mesh()?)));
         }
     }
     if wanted.eye_status {
-        out.eye_status = Some(eye_status(nets, image, face, mesh)?);
+        out.eye_status = Some(eye_status(nets, image, face)?);
     }
     if wanted.glasses || wanted.mask || wanted.face_type {
         let features =
@@ -193,20 +211,20 @@ pub(crate) fn compute(
         }
     }
     if wanted.face_shape {
-        let (class, probability) = shape::face_shape(mesh);
+        let (class, probability) = shape::face_shape(mesh()?);
         out.face_shape = Some(Labelled {
             label: shape::FACE_SHAPES[class],
             probability,
         });
     }
     if wanted.beauty {
-        out.beauty = Some(shape::regularity_score(mesh));
+        out.beauty = Some(shape::regularity_score(mesh()?));
     }
     if wanted.spoofing {
-        out.spoofing = Some(1.0 - nets.real_face(image, mesh, roll)?);
+        out.spoofing = Some(1.0 - nets.real_face(image, mesh()?, roll)?);
     }
     if wanted.liveness {
-        out.liveness = Some(nets.live(image, mesh, roll)?);
+        out.liveness = Some(nets.live(image, mesh()?, roll)?);
     }
     Ok(out)
 }
@@ -240,15 +258,18 @@ fn eye_status(
     nets: &AttributeNets,
     image: &RgbImage,
     face: &AnalysedFace,
-    mesh: &Mesh,
 ) -> Result<EyeStatus, EngineError> {
     let openness = |first: usize, right: bool| -> Result<f32, EngineError> {
         let eye: [Point; 6] =
             std::array::from_fn(|i| face.landmarks.0.get(first + i).copied().unwrap_or_default());
-        Ok(match nets.eye_open(image, &eye)? {
-            Some(open) => open,
-            None => eye_aspect_openness(shape::eye_aspect(mesh, right)),
-        })
+        match (nets.eye_open(image, &eye)?, &face.mesh) {
+            (Some(open), _) => Ok(open),
+            (None, Some(mesh)) => Ok(eye_aspect_openness(shape::eye_aspect(mesh, right))),
+            (None, None) => Err(EngineError::Inference {
+                model: "facemesh",
+                message: "the mesh was not placed".into(),
+            }),
+        }
     };
     // iBUG 36–41 is the image-left eye (the subject's right), 42–47 the other.
     Ok(EyeStatus {

@@ -113,6 +113,11 @@ impl AttributeNets {
         })
     }
 
+    /// Whether the pack has an eye-state network (else eye state is read off the mesh).
+    pub fn has_eye_network(&self) -> bool {
+        self.eye.is_some()
+    }
+
     /// Age and gender from the face's five alignment points.
     pub fn age_gender(
         &self,
@@ -139,8 +144,11 @@ impl AttributeNets {
         let [male, ages] = &outputs[..] else {
             return Err(malformed("faceres", "expected 2 outputs"));
         };
-        if ages.len() != 100 {
-            return Err(malformed("faceres", "expected 100 age bins"));
+        if ages.len() != 100 || !ages.iter().chain(male.iter()).all(|v| v.is_finite()) {
+            return Err(malformed(
+                "faceres",
+                "expected 100 finite age bins and a gender",
+            ));
         }
         let total: f32 = ages.iter().sum();
         let age = ages
@@ -247,7 +255,8 @@ fn human_crop(image: &RgbImage, mesh: &Mesh, roll: f32, side: u32) -> Vec<f32> {
     sample_rgb(image, &to_crop, side, side, Border::Replicate)
 }
 
-fn softmax(logits: &[f32]) -> Vec<f32> {
+/// Probabilities from logits (numerically stable).
+pub(crate) fn softmax(logits: &[f32]) -> Vec<f32> {
     let max = logits.iter().copied().fold(f32::MIN, f32::max);
     let exp: Vec<f32> = logits.iter().map(|v| (v - max).exp()).collect();
     let sum: f32 = exp.iter().sum();

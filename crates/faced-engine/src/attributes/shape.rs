@@ -96,16 +96,11 @@ pub fn face_shape(mesh: &Mesh) -> (usize, f32) {
                 / 2.0
         })
         .collect();
-    let max = scores.iter().copied().fold(f32::MIN, f32::max);
-    let exp: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
-    let total: f32 = exp.iter().sum();
-    let (best, top) = exp
-        .iter()
+    super::nets::softmax(&scores)
+        .into_iter()
         .enumerate()
-        .max_by(|a, b| a.1.total_cmp(b.1))
-        .map(|(i, e)| (i, *e))
-        .unwrap_or((2, 1.0));
-    (best, top / total.max(f32::EPSILON))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or((2, 1.0))
 }
 
 /// The neoclassical facial canons (Farkas et al., 1985) as (measured ratio, ideal): eye width
