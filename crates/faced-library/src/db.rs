@@ -269,7 +269,7 @@ pub(crate) fn embedding_to_blob(embedding: &[f32]) -> Vec<u8> {
 
 /// Decodes a blob written by [`embedding_to_blob`].
 pub(crate) fn blob_to_embedding(blob: &[u8]) -> Result<Vec<f32>, LibraryError> {
-    if blob.len() % 4 != 0 {
+    if !blob.len().is_multiple_of(4) {
         return Err(LibraryError::Corrupt(format!(
             "embedding blob of {} bytes is not a whole number of f32",
             blob.len()
@@ -284,7 +284,7 @@ pub(crate) fn blob_to_embedding(blob: &[u8]) -> Result<Vec<f32>, LibraryError> {
 /// Decodes a blob written by [`embedding_to_blob`] into `out` (cleared
 /// first), so a loop over many rows can reuse one buffer.
 pub(crate) fn blob_into_embedding(blob: &[u8], out: &mut Vec<f32>) -> Result<(), LibraryError> {
-    if blob.len() % 4 != 0 {
+    if !blob.len().is_multiple_of(4) {
         return Err(LibraryError::Corrupt(format!(
             "embedding blob of {} bytes is not a whole number of f32",
             blob.len()

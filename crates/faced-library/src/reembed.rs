@@ -57,7 +57,8 @@ impl Library {
     /// `ModelMismatch` (nothing changed) when a face of another model would remain, so a
     /// group never mixes models. Transient face_tokens of other models are dropped (they
     /// could not be compared any more). Run it with the server stopped: the running index
-    /// is not updated (it is rebuilt from the database at the next open).
+    /// is not updated (it is rebuilt from the database at the next open); `faced library reembed`
+    /// enforces that with the data directory's serve lock.
     pub fn replace_embeddings(
         &self,
         model_id: &str,

@@ -155,6 +155,33 @@ fn pack(config: &Config) -> anyhow::Result<&'static faced_engine::pack::PackMani
     pack_by_id(&config.pack).ok_or_else(|| anyhow!("unknown model pack {:?}", config.pack))
 }
 
+/// The lock file `faced serve` holds (an exclusive advisory lock) on its data directory.
+const SERVE_LOCK_FILE: &str = "serve.lock";
+
+/// Takes the data directory's serve lock, or says who holds it; released when the returned
+/// file is dropped or the process ends (even by kill -9).
+pub(crate) fn hold_data_lock(config: &Config) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(&config.data)
+        .with_context(|| format!("cannot create {}", config.data.display()))?;
+    let path = config.data.join(SERVE_LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(anyhow!(
+            "{} is in use by a running `faced serve`; stop it first",
+            config.data.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
 pub(crate) fn open_library(config: &Config) -> anyhow::Result<Library> {
     Library::open(&config.data)
         .with_context(|| format!("cannot open the library in {}", config.data.display()))
@@ -169,6 +196,9 @@ fn serve(config: Config) -> anyhow::Result<()> {
             config.data.display()
         ));
     }
+    // Held while serving: a second server, or `faced library reembed`, on this data directory
+    // is refused rather than left to disagree with this one's in-memory index.
+    let _serving = hold_data_lock(&config)?;
     let engine = Arc::new(Engine::load(pack, &models_dir)?);
     let library = Arc::new(open_library(&config)?);
     let mut service_config = ServiceConfig {

@@ -23,6 +23,9 @@ const CROP_LIMITS: DecodeLimits = DecodeLimits {
 
 /// Re-embeds every face not made by `pack`'s embedder; prints a JSON summary.
 pub fn reembed(config: &Config, pack: &'static PackManifest) -> anyhow::Result<()> {
+    // Refused while a server runs on the directory (its index would disagree with the
+    // database); held until the run ends.
+    let _alone = crate::hold_data_lock(config)?;
     let library = crate::open_library(config)?;
     let engine = Engine::load(pack, &config.models_dir())
         .with_context(|| format!("loading pack {} (faced models fetch --all)", pack.id))?;

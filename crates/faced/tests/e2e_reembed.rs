@@ -46,6 +46,9 @@ fn a_library_moves_to_the_clean_pack_without_losing_anyone() {
     {
         let server = start_server(&data, &[]);
         let token = token(&server, &app);
+        // Not while a server runs on the directory.
+        let busy = faced_fails(&["library", "reembed", "--pack", "clean", "--data", data_arg]);
+        assert!(busy.contains("stop it first"), "{busy}");
         for (user, enrolled, _) in PEOPLE {
             let added = call_on(
                 &server,

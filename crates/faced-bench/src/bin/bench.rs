@@ -671,7 +671,7 @@ fn search_at_scale(options: &Options, queries: &[Vec<f32>]) -> Result<String> {
             library.add_face(request)?;
             add_times.push(t.elapsed());
             inserted += 1;
-            if inserted % 10_000 == 0 {
+            if inserted.is_multiple_of(10_000) {
                 let secs = insert_start.elapsed().as_secs_f64();
                 eprintln!(
                     "  {inserted} faces stored, {secs:.0} s, {:.0} faces/s",

@@ -298,7 +298,7 @@ fn infer(
                             .with_context(|| format!("reading {}", path.display()))?;
                         out.push((i, embed_one(engine, &bytes, mesh_align)));
                         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        if n % PROGRESS_EVERY == 0 || n == total {
+                        if n.is_multiple_of(PROGRESS_EVERY) || n == total {
                             let secs = started.elapsed().as_secs_f64();
                             eprintln!(
                                 "  {n}/{total} images, {secs:.0} s, {:.1} images/s",

@@ -497,7 +497,7 @@ fn report(
     );
     let series: Vec<String> = memory
         .iter()
-        .filter(|m| (m.0.round() as u64) % 5 == 0)
+        .filter(|m| (m.0.round() as u64).is_multiple_of(5))
         .map(|m| format!("{:.0} s: {:.0}", m.0, rss(m.1)))
         .collect();
     let _ = writeln!(out, "| server RSS every 5 s, MiB | {} |", series.join(", "));
