@@ -40,6 +40,19 @@ pub fn repo_root() -> PathBuf {
     std::fs::canonicalize(&root).unwrap_or(root)
 }
 
+/// A path as reports print it: relative to the repository root (`../shared/data`, `target/…`)
+/// when it lies beside or inside it, so committed reports name no machine's paths.
+pub fn shown_path(path: &Path) -> String {
+    let root = repo_root();
+    if let Ok(inside) = path.strip_prefix(&root) {
+        return inside.display().to_string();
+    }
+    match root.parent().map(|up| path.strip_prefix(up)) {
+        Some(Ok(beside)) => format!("../{}", beside.display()),
+        _ => path.display().to_string(),
+    }
+}
+
 /// Resolves a path given on the command line: absolute as is, relative to the current
 /// directory.
 pub fn absolute(path: &Path) -> Result<PathBuf> {

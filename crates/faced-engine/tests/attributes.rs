@@ -4,11 +4,12 @@
 #[path = "variants/mod.rs"]
 mod variants;
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::sync::OnceLock;
 
+use common::models_dir;
 use faced_engine::attributes::Wanted;
-use faced_engine::decode::{decode, DecodeLimits};
 use faced_engine::detect::FaceOrder;
 use faced_engine::pack::FACEPLUGIN;
 use faced_engine::{landmark_sets, AnalysedFace, Engine};
@@ -17,34 +18,13 @@ use image::RgbImage;
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        let models = std::env::var_os("FACED_MODELS_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                    .join(".cache/faced/models")
-            });
-        Engine::load(&FACEPLUGIN, &models).expect("pack loads (faced models fetch --all)")
+        Engine::load(&FACEPLUGIN, &models_dir()).expect("pack loads (faced models fetch --all)")
     })
 }
 
-fn faces_dir() -> &'static Path {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/faces"
-    ))
-}
-
+/// A photo under `shared/data/faces`.
 fn picture(rel: &str) -> RgbImage {
-    let limits = DecodeLimits {
-        max_long_side: 1920,
-        max_short_side: 1080,
-        max_alloc: 256 << 20,
-    };
-    decode(
-        &std::fs::read(faces_dir().join(rel)).expect("photo"),
-        &limits,
-    )
-    .expect("decodes")
+    common::picture(&format!("faces/{rel}"))
 }
 
 fn centre_face(image: &RgbImage) -> AnalysedFace {

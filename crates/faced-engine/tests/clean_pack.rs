@@ -1,40 +1,20 @@
 //! The clean pack end to end on real photos: BlazeFace boxes confirmed by FaceMesh, dlib's
 //! ResNet-29 embeddings.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::sync::OnceLock;
 
-use faced_engine::decode::{decode, DecodeLimits};
+use common::{models_dir, pairs_auc, picture};
 use faced_engine::detect::FaceOrder;
-use faced_engine::embed::cosine;
 use faced_engine::pack::CLEAN;
 use faced_engine::Engine;
-
-const LIMITS: DecodeLimits = DecodeLimits {
-    max_long_side: 1920,
-    max_short_side: 1080,
-    max_alloc: 256 << 20,
-};
 
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        let models = std::env::var_os("FACED_MODELS_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                    .join(".cache/faced/models")
-            });
-        Engine::load(&CLEAN, &models).expect("clean pack loads (faced models fetch --all)")
+        Engine::load(&CLEAN, &models_dir()).expect("clean pack loads (faced models fetch --all)")
     })
-}
-
-fn shared() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
-}
-
-fn picture(rel: &str) -> image::RgbImage {
-    decode(&std::fs::read(shared().join(rel)).expect("photo"), &LIMITS).expect("decodes")
 }
 
 fn count(rel: &str) -> usize {
@@ -71,7 +51,6 @@ fn every_face_has_its_mesh_and_landmarks() {
 
 #[test]
 fn separates_people_on_labelled_pairs() {
-    let pairs = std::fs::read_to_string(shared().join("faces/pairs.csv")).expect("pairs");
     let embed = |rel: &str| {
         let image = picture(&format!("faces/{rel}"));
         let faces = engine()
@@ -80,20 +59,6 @@ fn separates_people_on_labelled_pairs() {
         let face = faces.first().unwrap_or_else(|| panic!("no face in {rel}"));
         engine().embed(&image, face).expect("embed")
     };
-    let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
-    for line in pairs.lines().skip(1).take(60) {
-        let f: Vec<&str> = line.split(',').collect();
-        let c = cosine(&embed(f[0]), &embed(f[1]));
-        if f[2] == "1" {
-            genuine.push(c);
-        } else {
-            impostor.push(c);
-        }
-    }
-    let ordered = genuine
-        .iter()
-        .map(|g| impostor.iter().filter(|&&i| i < *g).count())
-        .sum::<usize>() as f32
-        / (genuine.len() * impostor.len()) as f32;
+    let ordered = pairs_auc(60, embed);
     assert!(ordered > 0.97, "AUC {ordered:.3}");
 }

@@ -1,32 +1,19 @@
 //! The TensorFlow.js loader on the real files of `@vladmandic/human`, run on real photos:
 //! BlazeFace finds the faces, FaceMesh lands on them.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use common::{models_dir, pairs_auc, picture};
 use faced_engine::blazeface::BlazeFace;
-use faced_engine::decode::{decode, DecodeLimits};
 use faced_engine::detect::FaceOrder;
 use faced_engine::dlib_resnet::DlibResNet;
-use faced_engine::embed::cosine;
 use faced_engine::facemesh::FaceMesh;
 use faced_engine::geometry::Point;
 use faced_engine::pack::{Role, CLEAN, FACEPLUGIN};
 use faced_engine::Engine;
-
-const LIMITS: DecodeLimits = DecodeLimits {
-    max_long_side: 1920,
-    max_short_side: 1080,
-    max_alloc: 256 << 20,
-};
-
-fn models_dir() -> PathBuf {
-    std::env::var_os("FACED_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/faced/models")
-        })
-}
 
 fn model_path(role: Role) -> PathBuf {
     CLEAN
@@ -47,12 +34,6 @@ fn facemesh() -> &'static FaceMesh {
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| Engine::load(&FACEPLUGIN, &models_dir()).expect("engine loads"))
-}
-
-fn picture(rel: &str) -> image::RgbImage {
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"));
-    let bytes = std::fs::read(root.join(rel)).expect("test photo");
-    decode(&bytes, &LIMITS).expect("decodes")
 }
 
 fn distance(a: Point, b: Point) -> f32 {
@@ -191,29 +172,7 @@ fn dlib_resnet_separates_people() {
         assert_eq!(embedding.len(), 128);
         embedding
     };
-    let pairs = std::fs::read_to_string(Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/faces/pairs.csv"
-    )))
-    .expect("pairs.csv");
-    let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
-    for line in pairs.lines().skip(1).take(40) {
-        let f: Vec<&str> = line.split(',').collect();
-        let c = cosine(&embed(f[0]), &embed(f[1]));
-        if f[2] == "1" {
-            genuine.push(c);
-        } else {
-            impostor.push(c);
-        }
-    }
     // Threshold-free: the share of (genuine, impostor) pairs ordered right (the ROC's area).
-    let ordered = genuine
-        .iter()
-        .map(|g| impostor.iter().filter(|&&i| i < *g).count())
-        .sum::<usize>() as f32
-        / (genuine.len() * impostor.len()) as f32;
-    assert!(
-        ordered > 0.95,
-        "AUC {ordered:.3}: {genuine:?} vs {impostor:?}"
-    );
+    let ordered = pairs_auc(40, embed);
+    assert!(ordered > 0.95, "AUC {ordered:.3}");
 }

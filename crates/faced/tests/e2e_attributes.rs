@@ -8,31 +8,12 @@ mod common;
 #[path = "../../faced-engine/tests/variants/mod.rs"]
 mod variants;
 
-use std::io::Cursor;
-
-use base64::Engine as _;
 use common::*;
 use image::RgbImage;
 use serde_json::{json, Value};
 
 /// A sharp, frontal, live-looking LFW photo (liveness 0.99 measured).
 const CLEAN: &str = "faces/lfw-deepfunneled/Abdullah_Gul/Abdullah_Gul_0003.jpg";
-
-fn photo(rel: &str) -> RgbImage {
-    let bytes = std::fs::read(shared_data().join(rel)).expect("photo");
-    image::load_from_memory(&bytes).expect("decodes").to_rgb8()
-}
-
-fn picture(image: &RgbImage) -> Value {
-    let mut bytes = Vec::new();
-    image
-        .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .expect("png");
-    json!({
-        "image": base64::engine::general_purpose::STANDARD.encode(bytes),
-        "image_type": "BASE64"
-    })
-}
 
 fn detect(image: Value, extra: Value) -> Value {
     call("detect", with(image, extra))

@@ -9,10 +9,8 @@ mod common;
 #[path = "../../faced-engine/tests/variants/mod.rs"]
 mod variants;
 
-use std::io::Cursor;
 use std::sync::OnceLock;
 
-use base64::Engine as _;
 use common::*;
 use faced_engine::detect::FaceOrder;
 use faced_engine::pack::FACEPLUGIN;
@@ -28,30 +26,6 @@ const CLEAN: &str = "faces/lfw-deepfunneled/Abdullah_Gul/Abdullah_Gul_0003.jpg";
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| Engine::load(&FACEPLUGIN, &models_dir()).expect("models"))
-}
-
-fn photo(rel: &str) -> RgbImage {
-    let bytes = std::fs::read(shared_data().join(rel)).expect("photo");
-    image::load_from_memory(&bytes).expect("decodes").to_rgb8()
-}
-
-/// A picture as a BASE64 image parameter: PNG, so no compression blurs the variant, or for a
-/// large frame (a PNG would pass Baidu's 2 MB limit) JPEG at quality 95.
-fn picture(image: &RgbImage) -> Value {
-    let mut bytes = Vec::new();
-    if image.width() * image.height() > 300_000 {
-        let encoder =
-            image::codecs::jpeg::JpegEncoder::new_with_quality(Cursor::new(&mut bytes), 95);
-        image.write_with_encoder(encoder).expect("jpeg");
-    } else {
-        image
-            .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
-            .expect("png");
-    }
-    json!({
-        "image": base64::engine::general_purpose::STANDARD.encode(bytes),
-        "image_type": "BASE64"
-    })
 }
 
 fn faces(image: &RgbImage, max: usize) -> Vec<AnalysedFace> {

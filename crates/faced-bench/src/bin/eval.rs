@@ -1008,7 +1008,7 @@ impl Report<'_> {
         writeln!(
             r,
             "* Data: `{}` ({} images, {} identities)",
-            self.data.display(),
+            faced_bench::shown_path(self.data),
             images,
             {
                 let mut ids: Vec<&str> = self.labels.iter().map(|l| l.identity.as_str()).collect();

@@ -194,29 +194,40 @@ pub fn painted_polygon(image: &RgbImage, polygon: &[(f32, f32)], colour: [u8; 3]
     out
 }
 
-/// A drawing-like version of a photo: a 5×5 median filter per channel (flattens texture),
-/// then each channel posterised to 4 levels (flat colour areas with hard edges), as a cartoon
-/// filter does.
-pub fn cartoonised(image: &RgbImage) -> RgbImage {
+/// Each channel replaced by its median over the (2 `radius` + 1)² window around the pixel
+/// (edges replicated): flattens texture, keeps edges.
+fn median_filtered(image: &RgbImage, radius: i64) -> RgbImage {
     let (w, h) = image.dimensions();
+    let side = (2 * radius + 1) as usize;
     let mut out = RgbImage::new(w, h);
     for y in 0..h {
         for x in 0..w {
-            let mut px = [0u8; 3];
-            for (c, value) in px.iter_mut().enumerate() {
-                let mut window = Vec::with_capacity(25);
-                for dy in -2i64..=2 {
-                    for dx in -2i64..=2 {
+            let px = std::array::from_fn(|c| {
+                let mut window = Vec::with_capacity(side * side);
+                for dy in -radius..=radius {
+                    for dx in -radius..=radius {
                         let sx = (x as i64 + dx).clamp(0, w as i64 - 1) as u32;
                         let sy = (y as i64 + dy).clamp(0, h as i64 - 1) as u32;
                         window.push(image.get_pixel(sx, sy).0[c]);
                     }
                 }
                 window.sort_unstable();
-                let median = window[12];
-                *value = (median / 64) * 64 + 32;
-            }
+                window[window.len() / 2]
+            });
             out.put_pixel(x, y, Rgb(px));
+        }
+    }
+    out
+}
+
+/// A drawing-like version of a photo: a 5×5 median filter per channel (flattens texture),
+/// then each channel posterised to 4 levels (flat colour areas with hard edges), as a cartoon
+/// filter does.
+pub fn cartoonised(image: &RgbImage) -> RgbImage {
+    let mut out = median_filtered(image, 2);
+    for p in out.pixels_mut() {
+        for c in p.0.iter_mut() {
+            *c = (*c / 64) * 64 + 32;
         }
     }
     out
@@ -260,24 +271,5 @@ pub fn face_swapped(image: &RgbImage, donor: &RgbImage) -> RgbImage {
 /// A beautified photo: skin smoothed by a 7×7 median filter over the whole picture, as
 /// retouching apps do.
 pub fn smoothed(image: &RgbImage) -> RgbImage {
-    let (w, h) = image.dimensions();
-    let mut out = RgbImage::new(w, h);
-    for y in 0..h {
-        for x in 0..w {
-            let px = std::array::from_fn(|c| {
-                let mut window = Vec::with_capacity(49);
-                for dy in -3i64..=3 {
-                    for dx in -3i64..=3 {
-                        let sx = (x as i64 + dx).clamp(0, w as i64 - 1) as u32;
-                        let sy = (y as i64 + dy).clamp(0, h as i64 - 1) as u32;
-                        window.push(image.get_pixel(sx, sy).0[c]);
-                    }
-                }
-                window.sort_unstable();
-                window[24]
-            });
-            out.put_pixel(x, y, Rgb(px));
-        }
-    }
-    out
+    median_filtered(image, 3)
 }

@@ -259,6 +259,31 @@ pub fn image(rel: &str) -> Value {
     json!({"image": photo_b64(rel), "image_type": "BASE64"})
 }
 
+/// A photo under `shared/data`, decoded (for tests that make variants of it).
+pub fn photo(rel: &str) -> image::RgbImage {
+    let bytes = std::fs::read(shared_data().join(rel)).expect("photo");
+    image::load_from_memory(&bytes).expect("decodes").to_rgb8()
+}
+
+/// Pixels as a BASE64 image parameter: PNG, so no compression blurs a variant, or for a large
+/// frame (a PNG would pass Baidu's 2 MB limit) JPEG at quality 95.
+pub fn picture(image: &image::RgbImage) -> Value {
+    let mut bytes = Vec::new();
+    let mut out = std::io::Cursor::new(&mut bytes);
+    if image.width() * image.height() > 300_000 {
+        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95);
+        image.write_with_encoder(encoder).expect("jpeg");
+    } else {
+        image
+            .write_to(&mut out, image::ImageFormat::Png)
+            .expect("png");
+    }
+    json!({
+        "image": base64::engine::general_purpose::STANDARD.encode(bytes),
+        "image_type": "BASE64"
+    })
+}
+
 /// Merges two JSON objects.
 pub fn with(mut base: Value, extra: Value) -> Value {
     if let (Some(b), Some(e)) = (base.as_object_mut(), extra.as_object()) {
